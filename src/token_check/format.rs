@@ -1,0 +1,194 @@
+//! The BAD_FORMAT checks: ours, because no crate reports them separately from verification.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::JsonWebKey;
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreJwsSigningAlgorithm};
+use openidconnect::JsonWebKeyAlgorithm;
+use serde_json::{Map, Value};
+
+use super::{Category, Failure, message};
+
+/// The algorithms ESP accepts in a header; anything else is BAD_FORMAT.
+pub const ESP_ALGORITHMS: [&str; 7] = ["RS256", "HS256", "RS384", "HS384", "RS512", "HS512", "ES256"];
+
+const SHAPE_REMEDY: &str = "Send the token exactly as the provider issued it: three base64url parts joined by dots, without quotes or a 'Bearer ' prefix.";
+
+pub(super) struct Parts {
+    pub header: Map<String, Value>,
+    pub payload: Map<String, Value>,
+    pub alg: Option<CoreJwsSigningAlgorithm>,
+    pub kid: Option<String>,
+    pub signing_input: String,
+    pub signature: Vec<u8>,
+}
+
+fn bad(message: &'static str, detail: impl Into<String>, remedy: &str) -> Failure {
+    Failure::new(Category::BadFormat, message, detail, remedy)
+}
+
+pub(super) fn alg_name(alg: &CoreJwsSigningAlgorithm) -> String {
+    serde_json::to_value(alg)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{alg:?}"))
+}
+
+pub(super) fn key_fits_alg(key: &CoreJsonWebKey, alg: &CoreJwsSigningAlgorithm) -> bool {
+    let name = alg_name(alg);
+    let type_ok = match key.key_type() {
+        CoreJsonWebKeyType::RSA => name.starts_with("RS") || name.starts_with("PS"),
+        CoreJsonWebKeyType::EllipticCurve => name.starts_with("ES"),
+        _ => false,
+    };
+    let alg_ok = match key.signing_alg() {
+        JsonWebKeyAlgorithm::Algorithm(a) => a == alg,
+        JsonWebKeyAlgorithm::Unspecified => true,
+        JsonWebKeyAlgorithm::Unsupported => false,
+    };
+    type_ok && alg_ok
+}
+
+fn decode_json_part(
+    part: &str,
+    bad_base64: &'static str,
+    bad_json: &'static str,
+) -> Result<Map<String, Value>, Failure> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|e| bad(bad_base64, format!("not base64url: {e}"), SHAPE_REMEDY))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(bad(bad_json, "decodes to JSON that is not an object", SHAPE_REMEDY)),
+        Err(e) => Err(bad(bad_json, format!("not JSON: {e}"), SHAPE_REMEDY)),
+    }
+}
+
+/// Decodes a compact JWT. `Err` when it cannot be decoded at all; otherwise the parts and the
+/// format problems that do not stop the other checks.
+pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>> {
+    let token = token.trim();
+    let pieces: Vec<&str> = token.split('.').collect();
+    if token.is_empty() {
+        return Err(vec![bad(message::MISSING, "the token is empty", SHAPE_REMEDY)]);
+    }
+    if pieces.len() != 3 {
+        let remedy = match pieces.len() {
+            1 => "This looks like an opaque access token, not a JWT. Auth0 issues a JWT access token only when the login asks for an API: set AUTH0_AUDIENCE to your API's identifier and log in again.",
+            5 => "This is an encrypted token (JWE, five parts). Turn off token encryption for this API in Auth0, or decrypt it before sending.",
+            _ => SHAPE_REMEDY,
+        };
+        return Err(vec![bad(
+            message::NOT_THREE_PARTS,
+            format!("the token has {} part(s) separated by dots", pieces.len()),
+            remedy,
+        )]);
+    }
+    let header = decode_json_part(pieces[0], message::HEADER_BAD_BASE64, message::HEADER_BAD_JSON).map_err(|f| vec![f])?;
+    let payload = decode_json_part(pieces[1], message::PAYLOAD_BAD_BASE64, message::PAYLOAD_BAD_JSON).map_err(|f| vec![f])?;
+    let mut failures = Vec::new();
+
+    let signature = match URL_SAFE_NO_PAD.decode(pieces[2]) {
+        Ok(sig) if !sig.is_empty() => sig,
+        Ok(_) => {
+            failures.push(bad(message::SIGNATURE_BAD_BASE64, "the signature part is empty (an unsigned token)", SHAPE_REMEDY));
+            Vec::new()
+        }
+        Err(e) => {
+            failures.push(bad(message::SIGNATURE_BAD_BASE64, format!("not base64url: {e}"), SHAPE_REMEDY));
+            Vec::new()
+        }
+    };
+
+    let alg = match header.get("alg") {
+        Some(Value::String(name)) if ESP_ALGORITHMS.contains(&name.as_str()) => {
+            serde_json::from_value::<CoreJwsSigningAlgorithm>(Value::String(name.clone())).ok()
+        }
+        Some(Value::String(name)) => {
+            failures.push(bad(
+                message::ALG_UNSUPPORTED,
+                format!("alg is {name:?}; supported: {}", ESP_ALGORITHMS.join(", ")),
+                "Sign tokens with RS256, Auth0's default.",
+            ));
+            None
+        }
+        _ => {
+            failures.push(bad(message::ALG_MISSING, "the header has no alg string", SHAPE_REMEDY));
+            None
+        }
+    };
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => {
+            failures.push(bad("Jwt header [kid] field is not a string", "kid is not a string", SHAPE_REMEDY));
+            None
+        }
+    };
+
+    for claim in ["iat", "exp", "nbf"] {
+        if let Some(v) = payload.get(claim)
+            && !v.as_f64().is_some_and(|n| n > 0.0)
+        {
+            failures.push(bad(
+                claim_message(claim, "is not a positive number"),
+                format!("{claim} must be a number of seconds since 1970, greater than 0"),
+                SHAPE_REMEDY,
+            ));
+        }
+    }
+    for claim in ["sub", "iss", "jti"] {
+        if let Some(v) = payload.get(claim)
+            && !v.is_string()
+        {
+            failures.push(bad(claim_message(claim, "is not a string"), format!("{claim} must be a string"), SHAPE_REMEDY));
+        }
+    }
+    match payload.get("aud") {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {}
+        Some(_) => failures.push(bad(
+            claim_message("aud", "is not a string or string list"),
+            "aud must be a string or a non-empty array of strings",
+            SHAPE_REMEDY,
+        )),
+    }
+    for claim in ["sub", "iss", "aud"] {
+        if !payload.contains_key(claim) {
+            failures.push(bad(
+                claim_message(claim, "is missing"),
+                format!("the payload has no {claim} claim"),
+                "Tokens from Auth0 always carry sub, iss and aud: check where this one came from.",
+            ));
+        }
+    }
+
+    let signing_input = format!("{}.{}", pieces[0], pieces[1]);
+    Ok((
+        Parts {
+            header,
+            payload,
+            alg,
+            kid,
+            signing_input,
+            signature,
+        },
+        failures,
+    ))
+}
+
+/// Envoy-style messages for a claim of the wrong shape, e.g. `Jwt payload [exp] is missing`.
+fn claim_message(claim: &str, what: &str) -> &'static str {
+    match (claim, what) {
+        ("iat", _) => "Jwt payload [iat] field is not a positive number",
+        ("exp", _) => "Jwt payload [exp] field is not a positive number",
+        ("nbf", _) => "Jwt payload [nbf] field is not a positive number",
+        ("jti", _) => "Jwt payload [jti] field is not a string",
+        ("sub", "is missing") => "Jwt payload [sub] field is missing",
+        ("iss", "is missing") => "Jwt payload [iss] field is missing",
+        ("aud", "is missing") => "Jwt payload [aud] field is missing",
+        ("sub", _) => "Jwt payload [sub] field is not a string",
+        ("iss", _) => "Jwt payload [iss] field is not a string",
+        _ => "Jwt payload [aud] field is not a string or string list",
+    }
+}
