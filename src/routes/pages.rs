@@ -1,0 +1,79 @@
+//! The askama templates as types. Every page gets the same layout (demo banner, who is logged in).
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::error::AppError;
+use crate::session::UserSession;
+use crate::AppState;
+
+pub struct Layout {
+    pub demo: bool,
+    pub user_name: Option<String>,
+}
+
+impl Layout {
+    pub fn new(state: &AppState, user: Option<&UserSession>) -> Self {
+        Self {
+            demo: state.demo,
+            user_name: user.map(|u| u.name().to_string()),
+        }
+    }
+}
+
+/// What the pages show of a user: escaped by askama when rendered.
+pub struct ProfileView {
+    pub name: String,
+    pub email: String,
+    pub picture: String,
+    pub pretty: String,
+}
+
+impl ProfileView {
+    pub fn of(user: &UserSession) -> Self {
+        let picture = user.claim("picture").unwrap_or("");
+        Self {
+            name: user.name().to_string(),
+            email: user.claim("email").unwrap_or("").to_string(),
+            // Only http(s) and data: images: a javascript: URL has no business in src.
+            picture: if picture.starts_with("https://") || picture.starts_with("http://") || picture.starts_with("data:image/") {
+                picture.to_string()
+            } else {
+                String::new()
+            },
+            pretty: serde_json::to_string_pretty(&user.profile).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub user: Option<ProfileView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    pub layout: Layout,
+    pub user: ProfileView,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub error: AppError,
+}
+
+impl ErrorPage {
+    pub fn new(state: &AppState, error: AppError) -> Self {
+        Self {
+            layout: Layout::new(state, None),
+            status: error.status.as_u16(),
+            error,
+        }
+    }
+}
