@@ -43,7 +43,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             let mut out = CheckTokenArgs::default();
             let mut rest = args[1..].iter();
             while let Some(arg) = rest.next() {
-                let mut value = |name: &str| rest.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+                let mut value = |name: &str| {
+                    rest.next()
+                        .cloned()
+                        .ok_or_else(|| format!("{name} needs a value"))
+                };
                 match arg.as_str() {
                     "--issuer" => out.issuer = Some(value("--issuer")?),
                     "--audience" => out.audience = Some(value("--audience")?),
@@ -54,7 +58,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 }
             }
             if out.token.is_empty() {
-                return Err("check-token needs a token (or - to read it from standard input)".into());
+                return Err(
+                    "check-token needs a token (or - to read it from standard input)".into(),
+                );
             }
             Ok(Command::CheckToken(out))
         }
@@ -65,7 +71,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 pub async fn run(args: Vec<String>) -> ExitCode {
@@ -138,7 +147,11 @@ pub async fn start_demo_provider(config: &mut Config) -> anyhow::Result<DemoProv
         redirect_uris: vec![config.redirect_uri()],
         post_logout_redirect_uris: vec![config.post_logout_uri().to_string()],
     };
-    let provider = DemoProvider::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), registration).await?;
+    let provider = DemoProvider::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        registration,
+    )
+    .await?;
     config.provider_base = url::Url::parse(provider.issuer())?;
     config.client_secret = Secret::new(secret);
     tracing::info!(issuer = provider.issuer(), "demo provider listening");
@@ -160,9 +173,15 @@ async fn check_token(args: CheckTokenArgs) -> ExitCode {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let domain = env("AUTH0_DOMAIN").and_then(|d| config::parse_provider_base(&d).ok());
 
-    let mut expect = match args.issuer.clone().or_else(|| domain.as_ref().map(|d| d.to_string())) {
+    let mut expect = match args
+        .issuer
+        .clone()
+        .or_else(|| domain.as_ref().map(|d| d.to_string()))
+    {
         Some(issuer) => Expectations::new(issuer, String::new(), "AUTH0_AUDIENCE"),
-        None => Expectations::unconfigured("No issuer to trust: set AUTH0_DOMAIN in .env, or pass --issuer."),
+        None => Expectations::unconfigured(
+            "No issuer to trust: set AUTH0_DOMAIN in .env, or pass --issuer.",
+        ),
     };
     expect.audiences.clear();
     if let Some(aud) = args.audience.clone() {
@@ -207,7 +226,11 @@ async fn check_token(args: CheckTokenArgs) -> ExitCode {
         }
     };
     print!("{}", render_report(&report));
-    if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// With neither a JWKS file nor a provider, the key check fails with that reason.
@@ -221,7 +244,9 @@ impl token_check::KeySource for NoKeys {
     ) -> Result<openidconnect::core::CoreJsonWebKey, token_check::KeyError> {
         Err(token_check::KeyError::FetchFailed {
             jwks_uri: "(none)".into(),
-            reason: "no --jwks-file given and no AUTH0_DOMAIN or --issuer to discover the JWKS from".into(),
+            reason:
+                "no --jwks-file given and no AUTH0_DOMAIN or --issuer to discover the JWKS from"
+                    .into(),
         })
     }
 }
@@ -233,11 +258,17 @@ pub fn render_report(report: &CheckReport) -> String {
         Some(m) => serde_json::to_string_pretty(m).unwrap_or_default(),
         None => "(could not be decoded)".into(),
     };
-    out.push_str(&format!("Header:\n{}\n\nPayload:\n{}\n\nChecks:\n", pretty(&report.header), pretty(&report.payload)));
+    out.push_str(&format!(
+        "Header:\n{}\n\nPayload:\n{}\n\nChecks:\n",
+        pretty(&report.header),
+        pretty(&report.payload)
+    ));
     for step in &report.steps {
         match &step.outcome {
             Outcome::Pass { note } => out.push_str(&format!("  PASS  {:<9} {note}\n", step.name)),
-            Outcome::Skipped { reason } => out.push_str(&format!("  SKIP  {:<9} {reason}\n", step.name)),
+            Outcome::Skipped { reason } => {
+                out.push_str(&format!("  SKIP  {:<9} {reason}\n", step.name))
+            }
             Outcome::Fail { failures } => {
                 for f in failures {
                     out.push_str(&format!(
@@ -273,7 +304,14 @@ mod tests {
         assert!(parse(&args(&["check-token"])).is_err());
         assert!(parse(&args(&["check-token", "a.b.c", "--bogus"])).is_err());
         assert_eq!(
-            parse(&args(&["check-token", "-", "--issuer", "https://t/", "--jwks-file", "k.json"])),
+            parse(&args(&[
+                "check-token",
+                "-",
+                "--issuer",
+                "https://t/",
+                "--jwks-file",
+                "k.json"
+            ])),
             Ok(Command::CheckToken(CheckTokenArgs {
                 token: "-".into(),
                 issuer: Some("https://t/".into()),

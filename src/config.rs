@@ -99,8 +99,12 @@ impl Config {
         Url::parse(&self.base_url)
             .ok()
             .and_then(|u| {
-                u.host_str()
-                    .map(|h| format!("{h}{}", u.port().map(|p| format!(":{p}")).unwrap_or_default()))
+                u.host_str().map(|h| {
+                    format!(
+                        "{h}{}",
+                        u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                    )
+                })
             })
             .unwrap_or_default()
     }
@@ -168,10 +172,7 @@ impl Config {
                 }
             },
         };
-        let base_url = match parse_base_url(
-            get("APP_BASE_URL").as_deref(),
-            port.unwrap_or(3000),
-        ) {
+        let base_url = match parse_base_url(get("APP_BASE_URL").as_deref(), port.unwrap_or(3000)) {
             Ok(url) => Some(url),
             Err(problem) => {
                 problems.push(problem);
@@ -491,11 +492,7 @@ pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
     }) {
         bytes
     } else {
-        return Err(Problem::new(
-            var,
-            "is neither hex nor base64".into(),
-            fix,
-        ));
+        return Err(Problem::new(var, "is neither hex nor base64".into(), fix));
     };
     if bytes.len() < 32 {
         return Err(Problem::new(
@@ -504,10 +501,7 @@ pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
             fix,
         ));
     }
-    let distinct = bytes
-        .iter()
-        .collect::<std::collections::HashSet<_>>()
-        .len();
+    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
     if distinct < 12 {
         return Err(Problem::new(
             var,
@@ -545,7 +539,10 @@ mod tests {
     #[test]
     fn a_bare_domain_becomes_an_https_issuer_ending_in_a_slash() {
         let config = load(&valid()).unwrap();
-        assert_eq!(config.provider_base.as_str(), "https://dev-abc.us.auth0.com/");
+        assert_eq!(
+            config.provider_base.as_str(),
+            "https://dev-abc.us.auth0.com/"
+        );
         assert_eq!(
             config.discovery_url(),
             "https://dev-abc.us.auth0.com/.well-known/openid-configuration"
@@ -576,7 +573,9 @@ mod tests {
     #[test]
     fn http_is_accepted_only_for_loopback_providers() {
         assert_eq!(
-            parse_provider_base("http://127.0.0.1:4000").unwrap().as_str(),
+            parse_provider_base("http://127.0.0.1:4000")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:4000/"
         );
         assert!(parse_provider_base("http://localhost:4000/").is_ok());
@@ -637,8 +636,8 @@ mod tests {
     #[test]
     fn demo_mode_refuses_non_loopback_binds_and_needs_no_tenant() {
         let map: HashMap<&str, &str> = [("HOST", "0.0.0.0")].into();
-        let err = Config::from_lookup(Mode::Demo, |k| map.get(k).map(|v| v.to_string()))
-            .unwrap_err();
+        let err =
+            Config::from_lookup(Mode::Demo, |k| map.get(k).map(|v| v.to_string())).unwrap_err();
         assert_eq!(err.variables(), vec!["HOST"]);
         let ok = Config::from_lookup(Mode::Demo, |_| None).unwrap();
         assert_eq!(ok.client_id, "demo-client");

@@ -9,12 +9,16 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::AppState;
 use crate::routes::pages::ErrorPage;
 use crate::token_check::Failure;
-use crate::AppState;
+
+/// Boxed so that `Result<_, AppError>` stays small on the happy path.
+#[derive(Debug, Clone)]
+pub struct AppError(pub Box<ErrorDetails>);
 
 #[derive(Debug, Clone)]
-pub struct AppError {
+pub struct ErrorDetails {
     pub status: StatusCode,
     /// Short, stable, greppable: `state_mismatch`, `provider_unavailable`...
     pub code: &'static str,
@@ -30,8 +34,13 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>, what: impl Into<String>) -> Self {
-        Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: impl Into<String>,
+        what: impl Into<String>,
+    ) -> Self {
+        Self(Box::new(ErrorDetails {
             status,
             code,
             title: title.into(),
@@ -39,21 +48,21 @@ impl AppError {
             checks: Vec::new(),
             token_failures: Vec::new(),
             retry: None,
-        }
+        }))
     }
 
     pub fn check(mut self, text: impl Into<String>) -> Self {
-        self.checks.push(text.into());
+        self.0.checks.push(text.into());
         self
     }
 
     pub fn retry(mut self, href: impl Into<String>) -> Self {
-        self.retry = Some(href.into());
+        self.0.retry = Some(href.into());
         self
     }
 
     pub fn with_token_failures(mut self, failures: Vec<Failure>) -> Self {
-        self.token_failures = failures;
+        self.0.token_failures = failures;
         self
     }
 
@@ -71,19 +80,27 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let mut response = self.status.into_response();
+        let mut response = self.0.status.into_response();
         response.extensions_mut().insert(self);
         response
     }
 }
 
 /// Renders any `AppError` a handler or extractor returned as the error page.
-pub async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn render_errors(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
-    if let Some(error) = response.extensions_mut().remove::<AppError>() {
-        tracing::info!(status = error.status.as_u16(), code = error.code, "answered with an error page");
+    if let Some(AppError(error)) = response.extensions_mut().remove::<AppError>() {
+        tracing::info!(
+            status = error.status.as_u16(),
+            code = error.code,
+            "answered with an error page"
+        );
         let status = error.status;
-        let mut page = ErrorPage::new(&state, error).into_response();
+        let mut page = ErrorPage::new(&state, *error).into_response();
         *page.status_mut() = status;
         return page;
     }

@@ -59,7 +59,10 @@ pub fn app(state: AppState) -> Router {
     let csp = HeaderValue::from_str(&content_security_policy(&state.config))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
     let pages = routes::router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
         // Pages carry personal data: never cached.
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -109,7 +112,12 @@ impl Application {
     pub async fn build(config: Config, demo: bool) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
-            .with_context(|| format!("Failed to listen on {} (is another app using the port? set PORT)", config.bind))?;
+            .with_context(|| {
+                format!(
+                    "Failed to listen on {} (is another app using the port? set PORT)",
+                    config.bind
+                )
+            })?;
         Ok(Self::with_listener(config, demo, listener))
     }
 
@@ -118,12 +126,18 @@ impl Application {
         provider.spawn_discovery();
         Self {
             listener,
-            state: Arc::new(AppContext { config, provider, demo }),
+            state: Arc::new(AppContext {
+                config,
+                provider,
+                demo,
+            }),
         }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| self.state.config.bind)
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.config.bind)
     }
 
     pub fn port(&self) -> u16 {
@@ -134,7 +148,10 @@ impl Application {
         self.state.clone()
     }
 
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
             .await

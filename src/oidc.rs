@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreClientAuthMethod, CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
 use openidconnect::ProviderMetadataWithLogout;
+use openidconnect::core::{
+    CoreClientAuthMethod, CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
@@ -201,10 +203,12 @@ impl Provider {
                 "The host answered but has no OpenID discovery document there: AUTH0_DOMAIN must be the tenant's domain exactly as shown in the Auth0 dashboard.",
             ));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| fail(describe_reqwest(&e), "The provider stopped answering mid-response; try again."))?;
+        let body = response.bytes().await.map_err(|e| {
+            fail(
+                describe_reqwest(&e),
+                "The provider stopped answering mid-response; try again.",
+            )
+        })?;
         let doc: ProviderMetadataWithLogout = serde_json::from_slice(&body).map_err(|e| {
             fail(
                 format!("the discovery document does not parse: {e}"),
@@ -214,7 +218,10 @@ impl Provider {
         let issuer = doc.issuer().to_string();
         if issuer.trim_end_matches('/') != self.expected_issuer.trim_end_matches('/') {
             return Err(fail(
-                format!("the document advertises issuer {issuer}, not {}", self.expected_issuer),
+                format!(
+                    "the document advertises issuer {issuer}, not {}",
+                    self.expected_issuer
+                ),
                 "AUTH0_DOMAIN must be the tenant's own domain. With a custom domain, use the custom domain.",
             ));
         }
@@ -252,17 +259,29 @@ impl Provider {
             jwks_uri: jwks_uri.to_string(),
             reason,
         };
-        let response = self.http.get(jwks_uri).send().await.map_err(|e| fail(describe_reqwest(&e)))?;
+        let response = self
+            .http
+            .get(jwks_uri)
+            .send()
+            .await
+            .map_err(|e| fail(describe_reqwest(&e)))?;
         if !response.status().is_success() {
             return Err(fail(format!("answered HTTP {}", response.status())));
         }
-        let body = response.bytes().await.map_err(|e| fail(describe_reqwest(&e)))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| fail(describe_reqwest(&e)))?;
         serde_json::from_slice(&body).map_err(|e| fail(format!("not a JWKS: {e}")))
     }
 }
 
 impl KeySource for Provider {
-    async fn key_for(&self, kid: Option<&str>, alg: &CoreJwsSigningAlgorithm) -> Result<CoreJsonWebKey, KeyError> {
+    async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: &CoreJwsSigningAlgorithm,
+    ) -> Result<CoreJsonWebKey, KeyError> {
         let metadata = self.metadata().await.map_err(|f| KeyError::FetchFailed {
             jwks_uri: f.url,
             reason: f.reason,
@@ -289,7 +308,10 @@ impl KeySource for Provider {
             state.set = Some(set.clone());
             state.fetched_at = Some(Instant::now());
             if let Some(key) = select_key(&set, kid, alg) {
-                tracing::info!(kid = kid.unwrap_or(""), "signing key rotated: found after refetching the JWKS");
+                tracing::info!(
+                    kid = kid.unwrap_or(""),
+                    "signing key rotated: found after refetching the JWKS"
+                );
                 return Ok(key.clone());
             }
         }
@@ -314,7 +336,11 @@ pub enum ExchangeError {
     /// The provider could not be reached or answered garbage.
     Unreachable(String),
     /// The provider refused the code (OAuth `error` and `error_description`).
-    Rejected { status: u16, error: String, description: String },
+    Rejected {
+        status: u16,
+        error: String,
+        description: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -344,8 +370,13 @@ impl Provider {
         match metadata.client_auth {
             ClientAuth::Basic => {
                 // RFC 6749 2.3.1: form-encode both parts before Basic.
-                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                request = request.basic_auth(enc(&config.client_id), Some(enc(config.client_secret.expose())));
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(
+                    enc(&config.client_id),
+                    Some(enc(config.client_secret.expose())),
+                );
             }
             ClientAuth::Post => {
                 form.push(("client_id", &config.client_id));
@@ -370,15 +401,22 @@ impl Provider {
                     error: e.error,
                     description: e.error_description,
                 },
-                None => ExchangeError::Unreachable(format!("the token endpoint answered HTTP {status}")),
+                None => {
+                    ExchangeError::Unreachable(format!("the token endpoint answered HTTP {status}"))
+                }
             });
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| ExchangeError::Unreachable(format!("the token response does not parse: {e}")))
+        serde_json::from_slice(&body).map_err(|e| {
+            ExchangeError::Unreachable(format!("the token response does not parse: {e}"))
+        })
     }
 
     /// The userinfo claims for an access token.
-    pub async fn userinfo(&self, metadata: &Metadata, access_token: &str) -> Result<Map<String, Value>, String> {
+    pub async fn userinfo(
+        &self,
+        metadata: &Metadata,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, String> {
         let Some(endpoint) = &metadata.userinfo_endpoint else {
             return Err("the provider has no userinfo endpoint".into());
         };

@@ -136,7 +136,9 @@ pub enum TakenLogin {
     Found(LoginTransaction),
     Expired,
     /// No login in this browser has this state; `others` says whether any login is pending.
-    NotFound { others: bool },
+    NotFound {
+        others: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -176,7 +178,11 @@ pub async fn current_user(session: &Session) -> Option<UserSession> {
 async fn pending(session: &Session) -> Vec<LoginTransaction> {
     let now = unix_now();
     match session.get::<Vec<LoginTransaction>>(LOGINS_KEY).await {
-        Ok(list) => list.unwrap_or_default().into_iter().filter(|t| !t.expired(now)).collect(),
+        Ok(list) => list
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| !t.expired(now))
+            .collect(),
         Err(err) => {
             log_store_error(err);
             Vec::new()
@@ -206,7 +212,12 @@ pub async fn add_pending_login(session: &Session, tx: LoginTransaction) {
 
 /// Removes and returns the login with this state: each is usable once.
 pub async fn take_pending_login(session: &Session, state: &str) -> TakenLogin {
-    let raw: Vec<LoginTransaction> = session.get(LOGINS_KEY).await.ok().flatten().unwrap_or_default();
+    let raw: Vec<LoginTransaction> = session
+        .get(LOGINS_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let now = unix_now();
     let Some(pos) = raw.iter().position(|t| t.state == state) else {
         return TakenLogin::NotFound {
@@ -217,38 +228,58 @@ pub async fn take_pending_login(session: &Session, state: &str) -> TakenLogin {
     let tx = rest.remove(pos);
     rest.retain(|t| !t.expired(now));
     store_pending(session, &rest).await;
-    if tx.expired(now) { TakenLogin::Expired } else { TakenLogin::Found(tx) }
+    if tx.expired(now) {
+        TakenLogin::Expired
+    } else {
+        TakenLogin::Found(tx)
+    }
 }
 
 /// The Set-Cookie size a session holding `user` and `logins` would need.
 pub fn projected_set_cookie_len(user: &UserSession, logins: &[LoginTransaction]) -> usize {
     let mut data = std::collections::HashMap::new();
-    data.insert(USER_KEY.to_string(), serde_json::to_value(user).unwrap_or_default());
+    data.insert(
+        USER_KEY.to_string(),
+        serde_json::to_value(user).unwrap_or_default(),
+    );
     if !logins.is_empty() {
-        data.insert(LOGINS_KEY.to_string(), serde_json::to_value(logins).unwrap_or_default());
+        data.insert(
+            LOGINS_KEY.to_string(),
+            serde_json::to_value(logins).unwrap_or_default(),
+        );
     }
     let record = tower_sessions::session::Record {
         id: tower_sessions::session::Id::default(),
         data,
         expiry_date: time::OffsetDateTime::now_utc() + IDLE_TIMEOUT,
     };
-    let len = tower_sessions_cookie_store::encode_record(&record).map(|s| s.len()).unwrap_or(usize::MAX / 2);
+    let len = tower_sessions_cookie_store::encode_record(&record)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX / 2);
     set_cookie_len(len)
 }
 
 /// Replaces the session with a fresh one (new id: no fixation) holding `user`, keeping the other
 /// tabs' logins in progress. If the cookie would be too big for browsers, drops the ID token
 /// first (logout then works without `id_token_hint`); if still too big, refuses.
-pub async fn start_user_session(session: &Session, mut user: UserSession) -> Result<usize, SessionTooLarge> {
+pub async fn start_user_session(
+    session: &Session,
+    mut user: UserSession,
+) -> Result<usize, SessionTooLarge> {
     let logins = pending(session).await;
     let mut size = projected_set_cookie_len(&user, &logins);
     if size > MAX_SET_COOKIE_BYTES && user.id_token.is_some() {
-        tracing::warn!(set_cookie_bytes = size, "session too large with the ID token; keeping it without");
+        tracing::warn!(
+            set_cookie_bytes = size,
+            "session too large with the ID token; keeping it without"
+        );
         user.id_token = None;
         size = projected_set_cookie_len(&user, &logins);
     }
     if size > MAX_SET_COOKIE_BYTES {
-        return Err(SessionTooLarge { set_cookie_bytes: size });
+        return Err(SessionTooLarge {
+            set_cookie_bytes: size,
+        });
     }
     session.clear().await;
     if let Err(err) = session.cycle_id().await {
@@ -301,7 +332,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
         match user {
             Some(user) => Ok(RequireUser(user)),
             None => {
-                let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let here = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let target: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("returnTo", here)
                     .finish();
@@ -319,7 +354,7 @@ mod tests {
     fn the_record_limit_keeps_the_set_cookie_under_4096_bytes() {
         assert!(set_cookie_len(MAX_RECORD_BYTES) <= MAX_SET_COOKIE_BYTES);
         assert!(set_cookie_len(MAX_RECORD_BYTES + 3) > MAX_SET_COOKIE_BYTES);
-        assert!(MAX_RECORD_BYTES > 2800, "{MAX_RECORD_BYTES}");
+        const { assert!(MAX_RECORD_BYTES > 2800) };
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use openidconnect::core::{
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
+};
 use openidconnect::{JsonWebKeyId, PrivateSigningKey};
 use serde_json::{Map, Value, json};
 
@@ -35,7 +37,10 @@ impl SigningKey {
             .unwrap_or_else(|| panic!("no fixture key {kid}"));
         let key = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.to_string())))
             .unwrap_or_else(|e| panic!("fixture key {kid} does not parse: {e}"));
-        Self { kid: kid.to_string(), key }
+        Self {
+            kid: kid.to_string(),
+            key,
+        }
     }
 
     pub fn public_jwk(&self) -> CoreJsonWebKey {
@@ -44,7 +49,10 @@ impl SigningKey {
 
     /// Signs `claims` as an RS256 JWT with this key's kid.
     pub fn sign(&self, claims: &Map<String, Value>) -> String {
-        self.sign_with_header(json!({"alg": "RS256", "typ": "JWT", "kid": self.kid}), claims)
+        self.sign_with_header(
+            json!({"alg": "RS256", "typ": "JWT", "kid": self.kid}),
+            claims,
+        )
     }
 
     /// Signs with a caller-chosen header (tests use it for odd headers).
@@ -56,7 +64,10 @@ impl SigningKey {
         );
         let signature = self
             .key
-            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input.as_bytes())
+            .sign(
+                &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                input.as_bytes(),
+            )
             .expect("RS256 signing with an RSA key cannot fail");
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
@@ -64,7 +75,11 @@ impl SigningKey {
 
 /// A JWKS publishing the public halves of the given fixture keys.
 pub fn jwks_of(kids: &[&str]) -> CoreJsonWebKeySet {
-    CoreJsonWebKeySet::new(kids.iter().map(|kid| SigningKey::fixture(kid).public_jwk()).collect())
+    CoreJsonWebKeySet::new(
+        kids.iter()
+            .map(|kid| SigningKey::fixture(kid).public_jwk())
+            .collect(),
+    )
 }
 
 /// The `at_hash` of an access token for RS256: the left half of its SHA-256, base64url.

@@ -253,7 +253,9 @@ async fn discovery(State(s): State<Shared>) -> Json<Value> {
 async fn jwks(State(s): State<Shared>) -> Json<Value> {
     s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
     let kids = lock(&s.published_kids).clone();
-    let set = openidconnect::core::CoreJsonWebKeySet::new(kids.iter().map(|k| s.keys[k].public_jwk()).collect());
+    let set = openidconnect::core::CoreJsonWebKeySet::new(
+        kids.iter().map(|k| s.keys[k].public_jwk()).collect(),
+    );
     Json(serde_json::to_value(set).unwrap_or_default())
 }
 
@@ -285,8 +287,12 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
     if get("client_id").as_deref() != Some(client.client_id.as_str()) {
         return idp_error(StatusCode::BAD_REQUEST, "unknown client_id");
     }
-    let Some(redirect_uri) = get("redirect_uri").filter(|r| client.redirect_uris.contains(r)) else {
-        return idp_error(StatusCode::BAD_REQUEST, "redirect_uri is not registered for this client (Allowed Callback URLs)");
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| client.redirect_uris.contains(r))
+    else {
+        return idp_error(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri is not registered for this client (Allowed Callback URLs)",
+        );
     };
     let state = get("state");
     let reject = |error: &str, description: &str| {
@@ -299,10 +305,17 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
     if get("response_type").as_deref() != Some("code") {
         return reject("unsupported_response_type", "only code is supported");
     }
-    if !get("scope").unwrap_or_default().split_whitespace().any(|s| s == "openid") {
+    if !get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|s| s == "openid")
+    {
         return reject("invalid_scope", "openid is required");
     }
-    let (Some(code_challenge), Some("S256")) = (get("code_challenge"), get("code_challenge_method").as_deref()) else {
+    let (Some(code_challenge), Some("S256")) = (
+        get("code_challenge"),
+        get("code_challenge_method").as_deref(),
+    ) else {
         return reject("invalid_request", "PKCE with S256 is required");
     };
     let interaction = CsrfToken::new_random().secret().clone();
@@ -338,12 +351,24 @@ struct Decision {
 fn slug(name: &str) -> String {
     let s: String = name
         .chars()
-        .filter_map(|c| if c.is_ascii_alphanumeric() { Some(c.to_ascii_lowercase()) } else if c == ' ' { Some('.') } else { None })
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else if c == ' ' {
+                Some('.')
+            } else {
+                None
+            }
+        })
         .collect();
     if s.is_empty() { "user".into() } else { s }
 }
 
-fn profile_for(issuer: &str, user: Option<&str>, free_name: Option<&str>) -> Option<Map<String, Value>> {
+fn profile_for(
+    issuer: &str,
+    user: Option<&str>,
+    free_name: Option<&str>,
+) -> Option<Map<String, Value>> {
     let (id, name, email) = match (user, free_name.map(str::trim).filter(|n| !n.is_empty())) {
         (Some(id), _) => {
             let (id, name, email) = DEMO_USERS.iter().find(|(u, _, _)| *u == id)?;
@@ -362,7 +387,13 @@ fn profile_for(issuer: &str, user: Option<&str>, free_name: Option<&str>) -> Opt
     profile.insert("name".into(), json!(name));
     profile.insert("given_name".into(), json!(given));
     profile.insert("nickname".into(), json!(id));
-    profile.insert("picture".into(), json!(format!("{issuer}avatar/{}.svg", URL_SAFE_NO_PAD.encode(name.as_bytes()))));
+    profile.insert(
+        "picture".into(),
+        json!(format!(
+            "{issuer}avatar/{}.svg",
+            URL_SAFE_NO_PAD.encode(name.as_bytes())
+        )),
+    );
     profile.insert("updated_at".into(), json!("2026-01-01T00:00:00.000Z"));
     profile.insert("email".into(), json!(email));
     profile.insert("email_verified".into(), json!(true));
@@ -371,7 +402,10 @@ fn profile_for(issuer: &str, user: Option<&str>, free_name: Option<&str>) -> Opt
 
 async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -> Response {
     let Some(request) = lock(&s.interactions).remove(&d.interaction) else {
-        return idp_error(StatusCode::BAD_REQUEST, "this sign-in page has expired; start again from the app");
+        return idp_error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in page has expired; start again from the app",
+        );
     };
     let mut params: Vec<(&str, String)> = Vec::new();
     if d.cancel.is_some() {
@@ -382,7 +416,13 @@ async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -> Response 
             return idp_error(StatusCode::BAD_REQUEST, "pick a user or type a name");
         };
         let code = CsrfToken::new_random().secret().clone();
-        lock(&s.codes).insert(code.clone(), Grant { request: request.clone(), user });
+        lock(&s.codes).insert(
+            code.clone(),
+            Grant {
+                request: request.clone(),
+                user,
+            },
+        );
         params.push(("code", code));
     }
     if let Some(state) = &request.state {
@@ -395,10 +435,17 @@ async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -> Response 
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
-fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String, String)> {
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Option<(String, String)> {
     if let Some(basic) = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -406,31 +453,66 @@ fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> Op
     {
         let decoded = String::from_utf8(STANDARD.decode(basic).ok()?).ok()?;
         let (id, secret) = decoded.split_once(':')?;
-        let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
         return Some((dec(id)?, dec(secret)?));
     }
-    Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone()))
+    Some((
+        form.get("client_id")?.clone(),
+        form.get("client_secret")?.clone(),
+    ))
 }
 
-async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
     let client = lock(&s.client).clone();
     match client_credentials(&headers, &form) {
         Some((id, secret)) if id == client.client_id && secret == client.client_secret => {}
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed"),
+        _ => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            );
+        }
     }
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only authorization_code");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only authorization_code",
+        );
     }
     let Some(grant) = form.get("code").and_then(|c| lock(&s.codes).remove(c)) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or already used code");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "unknown or already used code",
+        );
     };
     if form.get("redirect_uri") != Some(&grant.request.redirect_uri) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "redirect_uri does not match the authorization request");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        );
     }
     let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-    if URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes())) != grant.request.code_challenge {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "PKCE verification failed");
+    if URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+        != grant.request.code_challenge
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "PKCE verification failed",
+        );
     }
 
     let b = lock(&s.behaviour).clone();
@@ -456,7 +538,10 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<Has
             let mut claims = Map::new();
             claims.insert("iss".into(), json!(s.issuer));
             claims.insert("sub".into(), sub.clone());
-            claims.insert("aud".into(), json!([audience, format!("{}userinfo", s.issuer)]));
+            claims.insert(
+                "aud".into(),
+                json!([audience, format!("{}userinfo", s.issuer)]),
+            );
             claims.insert("azp".into(), json!(client.client_id));
             claims.insert("scope".into(), json!(grant.request.scope));
             claims.insert("iat".into(), json!(now));
@@ -472,8 +557,20 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<Has
         Some(raw) => raw,
         None => {
             let mut claims = profile.clone();
-            claims.insert("iss".into(), json!(b.issuer_override.clone().unwrap_or_else(|| s.issuer.clone())));
-            claims.insert("aud".into(), b.audience_override.clone().unwrap_or_else(|| json!(client.client_id)));
+            claims.insert(
+                "iss".into(),
+                json!(
+                    b.issuer_override
+                        .clone()
+                        .unwrap_or_else(|| s.issuer.clone())
+                ),
+            );
+            claims.insert(
+                "aud".into(),
+                b.audience_override
+                    .clone()
+                    .unwrap_or_else(|| json!(client.client_id)),
+            );
             if let Some(azp) = &b.azp_override {
                 claims.insert("azp".into(), json!(azp));
             }
@@ -485,10 +582,17 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<Has
             }
             claims.insert(
                 "at_hash".into(),
-                json!(b.at_hash_override.clone().unwrap_or_else(|| keys::at_hash(&access_token))),
+                json!(
+                    b.at_hash_override
+                        .clone()
+                        .unwrap_or_else(|| keys::at_hash(&access_token))
+                ),
             );
             claims.insert("sid".into(), json!(CsrfToken::new_random().secret()));
-            let kid = b.sign_with.clone().unwrap_or_else(|| lock(&s.active_kid).clone());
+            let kid = b
+                .sign_with
+                .clone()
+                .unwrap_or_else(|| lock(&s.active_kid).clone());
             s.keys[&kid].sign(&claims)
         }
     };
@@ -502,7 +606,12 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<Has
     if scopes.contains(&"offline_access") {
         body["refresh_token"] = json!(CsrfToken::new_random().secret());
     }
-    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response()
 }
 
 async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Response {
@@ -528,13 +637,21 @@ struct LoggedOutPage;
 fn logout_to(s: &Shared, target: Option<&String>) -> Response {
     let client = lock(&s.client).clone();
     match target {
-        Some(uri) if client.post_logout_redirect_uris.contains(uri) => Redirect::to(uri).into_response(),
-        Some(_) => idp_error(StatusCode::BAD_REQUEST, "that logout return URL is not registered (Allowed Logout URLs)"),
+        Some(uri) if client.post_logout_redirect_uris.contains(uri) => {
+            Redirect::to(uri).into_response()
+        }
+        Some(_) => idp_error(
+            StatusCode::BAD_REQUEST,
+            "that logout return URL is not registered (Allowed Logout URLs)",
+        ),
         None => LoggedOutPage.into_response(),
     }
 }
 
-async fn end_session(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn end_session(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     logout_to(&s, q.get("post_logout_redirect_uri"))
 }
 

@@ -12,7 +12,9 @@ use tower_sessions::Session;
 use crate::AppState;
 use crate::error::AppError;
 use crate::oidc::ExchangeError;
-use crate::session::{COOKIE_NAME, TakenLogin, UserSession, start_user_session, take_pending_login};
+use crate::session::{
+    COOKIE_NAME, TakenLogin, UserSession, start_user_session, take_pending_login,
+};
 use crate::token_check::{self, Expectations, IdTokenExpectations, unix_now};
 
 #[derive(Debug, Deserialize)]
@@ -25,7 +27,20 @@ pub struct CallbackParams {
 
 /// Claims about the protocol, not the person: not kept in the session.
 const PROTOCOL_CLAIMS: [&str; 14] = [
-    "iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "auth_time", "sid", "jti", "acr", "amr",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "azp",
+    "auth_time",
+    "sid",
+    "jti",
+    "acr",
+    "amr",
 ];
 
 fn bad_request(code: &'static str, title: &str, what: impl Into<String>) -> AppError {
@@ -34,7 +49,10 @@ fn bad_request(code: &'static str, title: &str, what: impl Into<String>) -> AppE
 
 /// The browser came back without the session cookie set at `/login`.
 fn cookie_did_not_come_back(state: &AppState, headers: &HeaderMap) -> AppError {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let expected = state.config.base_host();
     let mut error = bad_request(
         "login_cookie_missing",
@@ -83,7 +101,10 @@ pub async fn callback(
                 .get_all(header::COOKIE)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
-                .any(|v| v.split(';').any(|c| c.trim_start().starts_with(&format!("{COOKIE_NAME}="))));
+                .any(|v| {
+                    v.split(';')
+                        .any(|c| c.trim_start().starts_with(&format!("{COOKIE_NAME}=")))
+                });
             if !had_cookie {
                 return Err(cookie_did_not_come_back(&state, &headers));
             }
@@ -102,16 +123,20 @@ pub async fn callback(
         tracing::info!(error, "the provider answered the login with an error");
         let (status, title) = match error {
             "access_denied" => (StatusCode::FORBIDDEN, "The login was cancelled or denied"),
-            "login_required" | "consent_required" | "interaction_required" => {
-                (StatusCode::UNAUTHORIZED, "The provider needs you to sign in interactively")
-            }
+            "login_required" | "consent_required" | "interaction_required" => (
+                StatusCode::UNAUTHORIZED,
+                "The provider needs you to sign in interactively",
+            ),
             _ => (StatusCode::BAD_REQUEST, "The provider refused the login"),
         };
         let mut page = AppError::new(
             status,
             "provider_error",
             title,
-            format!("The provider answered {error}{}{description}.", if description.is_empty() { "" } else { ": " }),
+            format!(
+                "The provider answered {error}{}{description}.",
+                if description.is_empty() { "" } else { ": " }
+            ),
         )
         .retry("/login");
         if error == "access_denied" {
@@ -181,7 +206,11 @@ pub async fn callback(
         .check("AUTH0_SCOPE must include openid."));
     };
 
-    let mut expect = Expectations::new(metadata.issuer.clone(), state.config.client_id.clone(), "AUTH0_CLIENT_ID");
+    let mut expect = Expectations::new(
+        metadata.issuer.clone(),
+        state.config.client_id.clone(),
+        "AUTH0_CLIENT_ID",
+    );
     expect.id_token = Some(IdTokenExpectations {
         client_id: state.config.client_id.clone(),
         nonce: tx.nonce.clone(),
@@ -207,7 +236,11 @@ pub async fn callback(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if metadata.userinfo_endpoint.is_some() {
-        match state.provider.userinfo(&metadata, &tokens.access_token).await {
+        match state
+            .provider
+            .userinfo(&metadata, &tokens.access_token)
+            .await
+        {
             Ok(info) if info.get("sub") == profile.get("sub") => {
                 for (k, v) in info {
                     profile.insert(k, v);
@@ -217,7 +250,9 @@ pub async fn callback(
                 tracing::warn!("userinfo is about another subject than the ID token; ignored");
             }
             // The ID token already identifies the user: a userinfo hiccup does not fail the login.
-            Err(why) => tracing::warn!(reason = %why, "userinfo could not be fetched; using the ID token's claims"),
+            Err(why) => {
+                tracing::warn!(reason = %why, "userinfo could not be fetched; using the ID token's claims")
+            }
         }
     }
 

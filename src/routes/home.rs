@@ -15,7 +15,10 @@ pub async fn home(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> 
     }
 }
 
-pub async fn profile(State(state): State<AppState>, RequireUser(user): RequireUser) -> impl IntoResponse {
+pub async fn profile(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+) -> impl IntoResponse {
     ProfilePage {
         layout: Layout::new(&state, Some(&user)),
         user: ProfileView::of(&user),

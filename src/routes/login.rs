@@ -51,7 +51,12 @@ fn passthrough(name: &str, value: &str) -> Result<(), AppError> {
     let ok = match name {
         "prompt" => matches!(value, "none" | "login" | "consent" | "select_account"),
         "screen_hint" => matches!(value, "signup" | "login"),
-        _ => value.len() <= 256 && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)),
+        _ => {
+            value.len() <= 256
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        }
     };
     if ok {
         Ok(())
@@ -149,7 +154,15 @@ mod tests {
     fn return_to_accepts_local_paths_only() {
         assert_eq!(safe_return_to("/profile?tab=1").unwrap(), "/profile?tab=1");
         assert_eq!(safe_return_to("").unwrap(), "/");
-        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "evil.com", "/a\nb", "/\tx", "\\\\evil"] {
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "https://evil.com",
+            "evil.com",
+            "/a\nb",
+            "/\tx",
+            "\\\\evil",
+        ] {
             assert!(safe_return_to(bad).is_err(), "{bad:?} was accepted");
         }
     }

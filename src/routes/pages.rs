@@ -3,9 +3,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::error::AppError;
-use crate::session::UserSession;
 use crate::AppState;
+use crate::error::ErrorDetails;
+use crate::session::UserSession;
 
 pub struct Layout {
     pub demo: bool,
@@ -36,7 +36,10 @@ impl ProfileView {
             name: user.name().to_string(),
             email: user.claim("email").unwrap_or("").to_string(),
             // Only http(s) and data: images: a javascript: URL has no business in src.
-            picture: if picture.starts_with("https://") || picture.starts_with("http://") || picture.starts_with("data:image/") {
+            picture: if picture.starts_with("https://")
+                || picture.starts_with("http://")
+                || picture.starts_with("data:image/")
+            {
                 picture.to_string()
             } else {
                 String::new()
@@ -65,11 +68,11 @@ pub struct ProfilePage {
 pub struct ErrorPage {
     pub layout: Layout,
     pub status: u16,
-    pub error: AppError,
+    pub error: ErrorDetails,
 }
 
 impl ErrorPage {
-    pub fn new(state: &AppState, error: AppError) -> Self {
+    pub fn new(state: &AppState, error: ErrorDetails) -> Self {
         Self {
             layout: Layout::new(state, None),
             status: error.status.as_u16(),

@@ -81,7 +81,8 @@ pub mod message {
     pub const VERIFICATION_FAILS: &str = "Jwt verification fails";
     pub const NO_MATCHING_KEY: &str = "Jwks doesn't have key to match kid or alg from Jwt";
     pub const JWKS_FETCH_FAILED: &str = "Jwks remote fetch is failed";
-    pub const SELF_ISSUED_SUB: &str = "Jwt issuer is an e-mail address but [sub] is not equal to [iss]";
+    pub const SELF_ISSUED_SUB: &str =
+        "Jwt issuer is an e-mail address but [sub] is not equal to [iss]";
     pub const NONCE_MISMATCH: &str = "Jwt [nonce] does not match the login request";
     pub const AZP_MISMATCH: &str = "Jwt [azp] is not this client";
     pub const AT_HASH_MISMATCH: &str = "Jwt [at_hash] does not match the access token";

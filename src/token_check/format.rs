@@ -3,14 +3,16 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::JsonWebKey;
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreJwsSigningAlgorithm};
 use openidconnect::JsonWebKeyAlgorithm;
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreJwsSigningAlgorithm};
 use serde_json::{Map, Value};
 
 use super::{Category, Failure, message};
 
 /// The algorithms ESP accepts in a header; anything else is BAD_FORMAT.
-pub const ESP_ALGORITHMS: [&str; 7] = ["RS256", "HS256", "RS384", "HS384", "RS512", "HS512", "ES256"];
+pub const ESP_ALGORITHMS: [&str; 7] = [
+    "RS256", "HS256", "RS384", "HS384", "RS512", "HS512", "ES256",
+];
 
 const SHAPE_REMEDY: &str = "Send the token exactly as the provider issued it: three base64url parts joined by dots, without quotes or a 'Bearer ' prefix.";
 
@@ -59,7 +61,11 @@ fn decode_json_part(
         .map_err(|e| bad(bad_base64, format!("not base64url: {e}"), SHAPE_REMEDY))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(bad(bad_json, "decodes to JSON that is not an object", SHAPE_REMEDY)),
+        Ok(_) => Err(bad(
+            bad_json,
+            "decodes to JSON that is not an object",
+            SHAPE_REMEDY,
+        )),
         Err(e) => Err(bad(bad_json, format!("not JSON: {e}"), SHAPE_REMEDY)),
     }
 }
@@ -70,12 +76,20 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
     let token = token.trim();
     let pieces: Vec<&str> = token.split('.').collect();
     if token.is_empty() {
-        return Err(vec![bad(message::MISSING, "the token is empty", SHAPE_REMEDY)]);
+        return Err(vec![bad(
+            message::MISSING,
+            "the token is empty",
+            SHAPE_REMEDY,
+        )]);
     }
     if pieces.len() != 3 {
         let remedy = match pieces.len() {
-            1 => "This looks like an opaque access token, not a JWT. Auth0 issues a JWT access token only when the login asks for an API: set AUTH0_AUDIENCE to your API's identifier and log in again.",
-            5 => "This is an encrypted token (JWE, five parts). Turn off token encryption for this API in Auth0, or decrypt it before sending.",
+            1 => {
+                "This looks like an opaque access token, not a JWT. Auth0 issues a JWT access token only when the login asks for an API: set AUTH0_AUDIENCE to your API's identifier and log in again."
+            }
+            5 => {
+                "This is an encrypted token (JWE, five parts). Turn off token encryption for this API in Auth0, or decrypt it before sending."
+            }
             _ => SHAPE_REMEDY,
         };
         return Err(vec![bad(
@@ -84,18 +98,36 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
             remedy,
         )]);
     }
-    let header = decode_json_part(pieces[0], message::HEADER_BAD_BASE64, message::HEADER_BAD_JSON).map_err(|f| vec![f])?;
-    let payload = decode_json_part(pieces[1], message::PAYLOAD_BAD_BASE64, message::PAYLOAD_BAD_JSON).map_err(|f| vec![f])?;
+    let header = decode_json_part(
+        pieces[0],
+        message::HEADER_BAD_BASE64,
+        message::HEADER_BAD_JSON,
+    )
+    .map_err(|f| vec![f])?;
+    let payload = decode_json_part(
+        pieces[1],
+        message::PAYLOAD_BAD_BASE64,
+        message::PAYLOAD_BAD_JSON,
+    )
+    .map_err(|f| vec![f])?;
     let mut failures = Vec::new();
 
     let signature = match URL_SAFE_NO_PAD.decode(pieces[2]) {
         Ok(sig) if !sig.is_empty() => sig,
         Ok(_) => {
-            failures.push(bad(message::SIGNATURE_BAD_BASE64, "the signature part is empty (an unsigned token)", SHAPE_REMEDY));
+            failures.push(bad(
+                message::SIGNATURE_BAD_BASE64,
+                "the signature part is empty (an unsigned token)",
+                SHAPE_REMEDY,
+            ));
             Vec::new()
         }
         Err(e) => {
-            failures.push(bad(message::SIGNATURE_BAD_BASE64, format!("not base64url: {e}"), SHAPE_REMEDY));
+            failures.push(bad(
+                message::SIGNATURE_BAD_BASE64,
+                format!("not base64url: {e}"),
+                SHAPE_REMEDY,
+            ));
             Vec::new()
         }
     };
@@ -113,7 +145,11 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
             None
         }
         _ => {
-            failures.push(bad(message::ALG_MISSING, "the header has no alg string", SHAPE_REMEDY));
+            failures.push(bad(
+                message::ALG_MISSING,
+                "the header has no alg string",
+                SHAPE_REMEDY,
+            ));
             None
         }
     };
@@ -121,7 +157,11 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         None => None,
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => {
-            failures.push(bad("Jwt header [kid] field is not a string", "kid is not a string", SHAPE_REMEDY));
+            failures.push(bad(
+                "Jwt header [kid] field is not a string",
+                "kid is not a string",
+                SHAPE_REMEDY,
+            ));
             None
         }
     };
@@ -141,7 +181,11 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         if let Some(v) = payload.get(claim)
             && !v.is_string()
         {
-            failures.push(bad(claim_message(claim, "is not a string"), format!("{claim} must be a string"), SHAPE_REMEDY));
+            failures.push(bad(
+                claim_message(claim, "is not a string"),
+                format!("{claim} must be a string"),
+                SHAPE_REMEDY,
+            ));
         }
     }
     match payload.get("aud") {

@@ -49,7 +49,11 @@ pub struct IdTokenExpectations {
 }
 
 impl Expectations {
-    pub fn new(issuer: impl Into<String>, audience: impl Into<String>, audience_setting: &'static str) -> Self {
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        audience_setting: &'static str,
+    ) -> Self {
         Self {
             issuer: Some(issuer.into()),
             unconfigured: String::new(),
@@ -87,8 +91,14 @@ pub fn unix_now() -> i64 {
 /// Why a key for the token could not be had.
 #[derive(Debug, Clone)]
 pub enum KeyError {
-    FetchFailed { jwks_uri: String, reason: String },
-    NoMatchingKey { kid: Option<String>, available: Vec<String> },
+    FetchFailed {
+        jwks_uri: String,
+        reason: String,
+    },
+    NoMatchingKey {
+        kid: Option<String>,
+        available: Vec<String>,
+    },
 }
 
 /// Where verification keys come from: a cached, refetching JWKS, or a fixed set.
@@ -120,7 +130,11 @@ pub fn select_key<'a>(
 pub fn key_ids(set: &CoreJsonWebKeySet) -> Vec<String> {
     set.keys()
         .iter()
-        .map(|k| k.key_id().map(|k| k.to_string()).unwrap_or_else(|| "(no kid)".into()))
+        .map(|k| {
+            k.key_id()
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "(no kid)".into())
+        })
         .collect()
 }
 
@@ -131,10 +145,12 @@ impl KeySource for CoreJsonWebKeySet {
         kid: Option<&str>,
         alg: &CoreJwsSigningAlgorithm,
     ) -> Result<CoreJsonWebKey, KeyError> {
-        select_key(self, kid, alg).cloned().ok_or_else(|| KeyError::NoMatchingKey {
-            kid: kid.map(str::to_string),
-            available: key_ids(self),
-        })
+        select_key(self, kid, alg)
+            .cloned()
+            .ok_or_else(|| KeyError::NoMatchingKey {
+                kid: kid.map(str::to_string),
+                available: key_ids(self),
+            })
     }
 }
 
@@ -151,7 +167,12 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(category: Category, message: &'static str, detail: impl Into<String>, remedy: impl Into<String>) -> Self {
+    fn new(
+        category: Category,
+        message: &'static str,
+        detail: impl Into<String>,
+        remedy: impl Into<String>,
+    ) -> Self {
         Self {
             category,
             message,
@@ -203,7 +224,11 @@ impl CheckReport {
 
     /// The verified claims, only when every check passed.
     pub fn verified_claims(&self) -> Option<&Map<String, Value>> {
-        if self.passed() { self.payload.as_ref() } else { None }
+        if self.passed() {
+            self.payload.as_ref()
+        } else {
+            None
+        }
     }
 
     /// A one-line summary for logs: categories and details, no token contents beyond claim values
@@ -224,7 +249,11 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
         Ok((parts, failures)) => (Some(parts), failures),
         Err(failures) => (None, failures),
     };
-    steps.push(step("format", format_failures, "three base64url parts, JSON header and payload, claim types as required"));
+    steps.push(step(
+        "format",
+        format_failures,
+        "three base64url parts, JSON header and payload, claim types as required",
+    ));
 
     let Some(parts) = parts else {
         for name in ["issuer", "time", "audience", "key", "signature"] {
@@ -277,12 +306,19 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
                 steps.push(step(
                     "key",
                     Vec::new(),
-                    &format!("JWKS has a key for kid {}", parts.kid.as_deref().unwrap_or("(none)")),
+                    &format!(
+                        "JWKS has a key for kid {}",
+                        parts.kid.as_deref().unwrap_or("(none)")
+                    ),
                 ));
                 Some((key, alg.clone()))
             }
             Err(err) => {
-                steps.push(step("key", vec![key_failure(err, parts.kid.as_deref())], ""));
+                steps.push(step(
+                    "key",
+                    vec![key_failure(err, parts.kid.as_deref())],
+                    "",
+                ));
                 None
             }
         },
@@ -293,13 +329,18 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
             steps.push(skipped("signature", "no key to verify with"));
             false
         }
-        Some((key, alg)) => match key.verify_signature(alg, parts.signing_input.as_bytes(), &parts.signature) {
-            Ok(()) => {
-                steps.push(step("signature", Vec::new(), "verified with the provider's key"));
-                true
-            }
-            Err(err) => {
-                steps.push(step(
+        Some((key, alg)) => {
+            match key.verify_signature(alg, parts.signing_input.as_bytes(), &parts.signature) {
+                Ok(()) => {
+                    steps.push(step(
+                        "signature",
+                        Vec::new(),
+                        "verified with the provider's key",
+                    ));
+                    true
+                }
+                Err(err) => {
+                    steps.push(step(
                     "signature",
                     vec![Failure::new(
                         Category::SignatureInvalid,
@@ -309,9 +350,10 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
                     )],
                     "",
                 ));
-                false
+                    false
+                }
             }
-        },
+        }
     };
 
     if let Some(id) = &expect.id_token {
@@ -355,7 +397,10 @@ fn skipped(name: &'static str, reason: &str) -> Step {
 }
 
 fn algs_text(algs: &[CoreJwsSigningAlgorithm]) -> String {
-    algs.iter().map(format::alg_name).collect::<Vec<_>>().join(", ")
+    algs.iter()
+        .map(format::alg_name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn key_failure(err: KeyError, kid: Option<&str>) -> Failure {
@@ -372,7 +417,11 @@ fn key_failure(err: KeyError, kid: Option<&str>) -> Failure {
             format!(
                 "no key with kid {} in the JWKS (it has: {}), even after refetching it",
                 kid.unwrap_or("(none)"),
-                if available.is_empty() { "no keys".into() } else { available.join(", ") }
+                if available.is_empty() {
+                    "no keys".into()
+                } else {
+                    available.join(", ")
+                }
             ),
             "The token was signed by a key this tenant does not publish: it comes from another tenant (check AUTH0_DOMAIN), or the key was revoked. Log in again for a fresh token.",
         ),
@@ -386,7 +435,10 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
             vec![Failure::new(
                 Category::IssuerNotConfigured,
                 message::ISSUER_NOT_CONFIGURED,
-                format!("this service trusts no issuer yet, so iss {} cannot be accepted", iss.unwrap_or("(missing)")),
+                format!(
+                    "this service trusts no issuer yet, so iss {} cannot be accepted",
+                    iss.unwrap_or("(missing)")
+                ),
                 expect.unconfigured.clone(),
             )],
             String::new(),
@@ -453,7 +505,10 @@ fn check_time(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Failu
             failures.push(Failure::new(
                 Category::TimeConstraintFailure,
                 message::NOT_YET_VALID,
-                format!("{claim} {t} is {} s in the future (leeway {leeway} s)", t - now),
+                format!(
+                    "{claim} {t} is {} s in the future (leeway {leeway} s)",
+                    t - now
+                ),
                 clock_remedy,
             ));
         }
@@ -542,7 +597,10 @@ fn check_at_hash(
     key: &CoreJsonWebKey,
     alg: &CoreJwsSigningAlgorithm,
 ) -> (Vec<Failure>, String) {
-    let (Some(claimed), Some(access_token)) = (payload.get("at_hash").and_then(Value::as_str), &id.access_token) else {
+    let (Some(claimed), Some(access_token)) = (
+        payload.get("at_hash").and_then(Value::as_str),
+        &id.access_token,
+    ) else {
         return (Vec::new(), "no at_hash to check".into());
     };
     let expected = AccessTokenHash::from_token(&AccessToken::new(access_token.clone()), alg, key);

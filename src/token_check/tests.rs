@@ -18,7 +18,8 @@ fn expect() -> Expectations {
 }
 
 fn claims(extra: Value) -> Map<String, Value> {
-    let mut base = json!({"iss": ISS, "sub": "auth0|1", "aud": AUD, "iat": NOW - 10, "exp": NOW + 3600});
+    let mut base =
+        json!({"iss": ISS, "sub": "auth0|1", "aud": AUD, "iat": NOW - 10, "exp": NOW + 3600});
     if let (Some(b), Value::Object(extra)) = (base.as_object_mut(), extra) {
         for (k, v) in extra {
             if v.is_null() {
@@ -55,7 +56,10 @@ fn a_good_token_passes_every_check() {
     let report = run(&signed(json!({})), &expect());
     assert!(report.passed(), "{}", report.summary());
     let names: Vec<_> = report.steps.iter().map(|s| s.name).collect();
-    assert_eq!(names, ["format", "issuer", "time", "audience", "key", "signature"]);
+    assert_eq!(
+        names,
+        ["format", "issuer", "time", "audience", "key", "signature"]
+    );
     assert_eq!(report.verified_claims().unwrap()["sub"], "auth0|1");
 }
 
@@ -76,44 +80,81 @@ fn bad_format_not_three_parts() {
     let f = report.first_failure().unwrap();
     assert_eq!(f.category, Category::BadFormat);
     assert_eq!(f.message, message::NOT_THREE_PARTS);
-    assert!(report.steps[1..].iter().all(|s| matches!(s.outcome, Outcome::Skipped { .. })));
+    assert!(
+        report.steps[1..]
+            .iter()
+            .all(|s| matches!(s.outcome, Outcome::Skipped { .. }))
+    );
     // An opaque access token gets the Auth0-specific remedy.
     let opaque = run("Xy7aQz3", &expect());
-    assert!(opaque.first_failure().unwrap().remedy.contains("AUTH0_AUDIENCE"));
+    assert!(
+        opaque
+            .first_failure()
+            .unwrap()
+            .remedy
+            .contains("AUTH0_AUDIENCE")
+    );
 }
 
 #[test]
 fn bad_format_header_and_payload_not_json() {
     let bad_header = format!("{}.{}.c2ln", b64("{not json"), b64("{}"));
-    assert_eq!(run(&bad_header, &expect()).first_failure().unwrap().message, message::HEADER_BAD_JSON);
+    assert_eq!(
+        run(&bad_header, &expect()).first_failure().unwrap().message,
+        message::HEADER_BAD_JSON
+    );
     let bad_payload = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64("[1,2]"));
-    assert_eq!(run(&bad_payload, &expect()).first_failure().unwrap().message, message::PAYLOAD_BAD_JSON);
+    assert_eq!(
+        run(&bad_payload, &expect())
+            .first_failure()
+            .unwrap()
+            .message,
+        message::PAYLOAD_BAD_JSON
+    );
     let bad_b64 = "@@@.e30.c2ln";
-    assert_eq!(run(bad_b64, &expect()).first_failure().unwrap().message, message::HEADER_BAD_BASE64);
+    assert_eq!(
+        run(bad_b64, &expect()).first_failure().unwrap().message,
+        message::HEADER_BAD_BASE64
+    );
 }
 
 #[test]
 fn bad_format_alg_missing_or_unsupported() {
     let key = SigningKey::fixture(DEMO_KID_1);
-    let none = key.sign_with_header(json!({"alg": "none", "kid": DEMO_KID_1}), &claims(json!({})));
+    let none = key.sign_with_header(
+        json!({"alg": "none", "kid": DEMO_KID_1}),
+        &claims(json!({})),
+    );
     let r = run(&none, &expect());
     assert_eq!(r.first_failure().unwrap().category, Category::BadFormat);
     assert_eq!(r.first_failure().unwrap().message, message::ALG_UNSUPPORTED);
     assert!(!r.passed());
     let missing = key.sign_with_header(json!({"kid": DEMO_KID_1}), &claims(json!({})));
-    assert_eq!(run(&missing, &expect()).first_failure().unwrap().message, message::ALG_MISSING);
+    assert_eq!(
+        run(&missing, &expect()).first_failure().unwrap().message,
+        message::ALG_MISSING
+    );
 }
 
 #[test]
 fn bad_format_claim_types_and_required_claims() {
-    let r = run(&signed(json!({"iat": "yesterday", "exp": -5, "sub": 7, "jti": 1, "aud": [1]})), &expect());
+    let r = run(
+        &signed(json!({"iat": "yesterday", "exp": -5, "sub": 7, "jti": 1, "aud": [1]})),
+        &expect(),
+    );
     let messages: Vec<_> = r.failures().map(|f| f.message).collect();
-    assert!(messages.contains(&"Jwt payload [iat] field is not a positive number"), "{messages:?}");
+    assert!(
+        messages.contains(&"Jwt payload [iat] field is not a positive number"),
+        "{messages:?}"
+    );
     assert!(messages.contains(&"Jwt payload [exp] field is not a positive number"));
     assert!(messages.contains(&"Jwt payload [sub] field is not a string"));
     assert!(messages.contains(&"Jwt payload [jti] field is not a string"));
     assert!(messages.contains(&"Jwt payload [aud] field is not a string or string list"));
-    let r = run(&signed(json!({"sub": null, "iss": null, "aud": null})), &expect());
+    let r = run(
+        &signed(json!({"sub": null, "iss": null, "aud": null})),
+        &expect(),
+    );
     let messages: Vec<_> = r.failures().map(|f| f.message).collect();
     for claim in ["sub", "iss", "aud"] {
         assert!(messages.contains(&claim_missing(claim)), "{messages:?}");
@@ -145,16 +186,30 @@ fn time_constraint_failure_expired_missing_and_not_yet_valid() {
 #[test]
 fn clock_skew_within_sixty_seconds_is_allowed() {
     assert!(run(&signed(json!({"exp": NOW - 59})), &expect()).passed());
-    assert!(run(&signed(json!({"nbf": NOW + 59, "iat": NOW + 59})), &expect()).passed());
+    assert!(
+        run(
+            &signed(json!({"nbf": NOW + 59, "iat": NOW + 59})),
+            &expect()
+        )
+        .passed()
+    );
 }
 
 #[test]
 fn unknown_when_an_email_issuer_differs_from_sub() {
     let mut e = expect();
     e.issuer = Some("robot@example.iam.gserviceaccount.com".into());
-    let r = run(&signed(json!({"iss": "robot@example.iam.gserviceaccount.com", "sub": "someone-else"})), &e);
+    let r = run(
+        &signed(json!({"iss": "robot@example.iam.gserviceaccount.com", "sub": "someone-else"})),
+        &e,
+    );
     assert_eq!(categories(&r), [Category::Unknown]);
-    let ok = run(&signed(json!({"iss": "robot@example.iam.gserviceaccount.com", "sub": "robot@example.iam.gserviceaccount.com"})), &e);
+    let ok = run(
+        &signed(
+            json!({"iss": "robot@example.iam.gserviceaccount.com", "sub": "robot@example.iam.gserviceaccount.com"}),
+        ),
+        &e,
+    );
     assert!(ok.passed(), "{}", ok.summary());
 }
 
@@ -169,7 +224,8 @@ fn key_retrieval_error_when_no_key_matches_the_kid() {
 
 #[test]
 fn key_retrieval_error_for_hs256_names_the_dashboard_setting() {
-    let token = SigningKey::fixture(DEMO_KID_1).sign_with_header(json!({"alg": "HS256"}), &claims(json!({})));
+    let token = SigningKey::fixture(DEMO_KID_1)
+        .sign_with_header(json!({"alg": "HS256"}), &claims(json!({})));
     let r = run(&token, &expect());
     assert_eq!(categories(&r), [Category::KeyRetrievalError]);
     assert!(r.first_failure().unwrap().remedy.contains("RS256"));
@@ -179,23 +235,39 @@ fn key_retrieval_error_for_hs256_names_the_dashboard_setting() {
 fn key_retrieval_error_when_the_jwks_cannot_be_fetched() {
     struct Down;
     impl KeySource for Down {
-        async fn key_for(&self, _: Option<&str>, _: &CoreJwsSigningAlgorithm) -> Result<CoreJsonWebKey, KeyError> {
-            Err(KeyError::FetchFailed { jwks_uri: "https://t/.well-known/jwks.json".into(), reason: "connection refused".into() })
+        async fn key_for(
+            &self,
+            _: Option<&str>,
+            _: &CoreJwsSigningAlgorithm,
+        ) -> Result<CoreJsonWebKey, KeyError> {
+            Err(KeyError::FetchFailed {
+                jwks_uri: "https://t/.well-known/jwks.json".into(),
+                reason: "connection refused".into(),
+            })
         }
     }
     let r = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
         .block_on(check(&signed(json!({})), &expect(), &Down));
-    assert_eq!(r.first_failure().unwrap().message, message::JWKS_FETCH_FAILED);
+    assert_eq!(
+        r.first_failure().unwrap().message,
+        message::JWKS_FETCH_FAILED
+    );
 }
 
 #[test]
 fn issuer_not_allowed_names_the_trailing_slash() {
-    let r = run(&signed(json!({"iss": "https://other.example.com/"})), &expect());
+    let r = run(
+        &signed(json!({"iss": "https://other.example.com/"})),
+        &expect(),
+    );
     assert_eq!(categories(&r), [Category::IssuerNotAllowed]);
     assert!(r.first_failure().unwrap().remedy.contains("AUTH0_DOMAIN"));
-    let r = run(&signed(json!({"iss": "https://tenant.example.com"})), &expect());
+    let r = run(
+        &signed(json!({"iss": "https://tenant.example.com"})),
+        &expect(),
+    );
     assert!(r.first_failure().unwrap().remedy.contains("trailing slash"));
 }
 
@@ -223,10 +295,17 @@ fn signature_invalid_when_the_payload_was_altered() {
 
 #[test]
 fn every_failure_is_reported_not_just_the_first() {
-    let r = run(&signed(json!({"iss": "https://evil/", "aud": "x", "exp": NOW - 1000})), &expect());
+    let r = run(
+        &signed(json!({"iss": "https://evil/", "aud": "x", "exp": NOW - 1000})),
+        &expect(),
+    );
     assert_eq!(
         categories(&r),
-        [Category::IssuerNotAllowed, Category::TimeConstraintFailure, Category::AudienceNotAllowed]
+        [
+            Category::IssuerNotAllowed,
+            Category::TimeConstraintFailure,
+            Category::AudienceNotAllowed
+        ]
     );
 }
 
@@ -244,10 +323,19 @@ fn id_expect(nonce: &str, access_token: Option<&str>) -> Expectations {
 fn id_tokens_check_nonce_azp_and_at_hash() {
     let good = signed(json!({"nonce": "n-1", "at_hash": at_hash("tok")}));
     assert!(run(&good, &id_expect("n-1", Some("tok"))).passed());
-    assert_eq!(categories(&run(&good, &id_expect("n-2", Some("tok")))), [Category::NonceMismatch]);
-    assert_eq!(categories(&run(&good, &id_expect("n-1", Some("other")))), [Category::AccessTokenHashMismatch]);
+    assert_eq!(
+        categories(&run(&good, &id_expect("n-2", Some("tok")))),
+        [Category::NonceMismatch]
+    );
+    assert_eq!(
+        categories(&run(&good, &id_expect("n-1", Some("other")))),
+        [Category::AccessTokenHashMismatch]
+    );
     let multi = signed(json!({"nonce": "n-1", "aud": [AUD, "api"], "azp": "api"}));
-    assert_eq!(categories(&run(&multi, &id_expect("n-1", None))), [Category::AuthorizedPartyMismatch]);
+    assert_eq!(
+        categories(&run(&multi, &id_expect("n-1", None))),
+        [Category::AuthorizedPartyMismatch]
+    );
     let multi_ok = signed(json!({"nonce": "n-1", "aud": [AUD, "api"], "azp": AUD}));
     assert!(run(&multi_ok, &id_expect("n-1", None)).passed());
 }

@@ -1,0 +1,276 @@
+//! Every way a callback can fail, produced for real by a misbehaving provider or a hostile client,
+//! each answered with its own status, code and named check.
+
+use auth0_login::demo_idp::Behaviour;
+use auth0_login::demo_idp::keys::FOREIGN_KID;
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+/// Logs in while the provider misbehaves as `change` says; returns the callback's status and page.
+async fn login_while(change: impl FnOnce(&mut Behaviour)) -> (StatusCode, String, TestApp) {
+    let app = spawn_app().await;
+    app.provider().behave(change);
+    let response = app.login().await;
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    (status, html, app)
+}
+
+async fn assert_token_failure(change: impl FnOnce(&mut Behaviour), category: &str, message: &str) {
+    let (status, html, app) = login_while(change).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+    assert_eq!(error_code(&html), "id_token_invalid");
+    assert!(
+        html.contains(&format!(r#"<strong class="category">{category}</strong>"#)),
+        "{category} not named:\n{html}"
+    );
+    assert!(html.contains(message), "{message} not shown");
+    assert!(html.contains("Fix:"), "no remedy shown");
+    // Nobody is logged in, and the page shows no token.
+    assert!(!html.contains("eyJ"), "a token leaked into the page");
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Welcome Guest")
+    );
+}
+
+#[tokio::test]
+async fn wrong_issuer_is_named() {
+    assert_token_failure(
+        |b| b.issuer_override = Some("https://evil.example/".into()),
+        "ISSUER_NOT_ALLOWED",
+        "Issuer not allowed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_audience_is_named() {
+    assert_token_failure(
+        |b| b.audience_override = Some("another-app".into()),
+        "AUDIENCE_NOT_ALLOWED",
+        "Audiences in Jwt are not allowed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn several_audiences_need_azp() {
+    assert_token_failure(
+        |b| {
+            b.audience_override = Some(serde_json::json!([CLIENT_ID, "https://api"]));
+            b.azp_override = Some("https://api".into());
+        },
+        "AZP_MISMATCH",
+        "Jwt [azp] is not this client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn expired_token_is_named_and_sixty_seconds_of_skew_is_allowed() {
+    assert_token_failure(
+        |b| b.id_token_lifetime_secs = -120,
+        "TIME_CONSTRAINT_FAILURE",
+        "Jwt is expired",
+    )
+    .await;
+    let (status, html, _) = login_while(|b| b.id_token_lifetime_secs = -30).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "30 s of skew must pass: {html}"
+    );
+    let (status, _, _) = login_while(|b| b.iat_offset_secs = 45).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "a provider clock 45 s ahead must pass"
+    );
+    assert_token_failure(
+        |b| b.iat_offset_secs = 600,
+        "TIME_CONSTRAINT_FAILURE",
+        "Jwt not yet valid",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_signed_with_another_key_is_refused() {
+    assert_token_failure(
+        |b| b.sign_with = Some(FOREIGN_KID.into()),
+        "KEY_RETRIEVAL_ERROR",
+        "Jwks doesn&#39;t have key to match kid or alg from Jwt",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_altered_token_fails_its_signature() {
+    // A real token from the provider with its payload swapped: the kid is known, the signature is not.
+    let app = spawn_app().await;
+    let claims = serde_json::json!({"iss": app.provider().issuer(), "sub": "x", "aud": CLIENT_ID, "iat": 1, "exp": 4_000_000_000u64});
+    let genuine = app.provider().sign(claims.as_object().unwrap());
+    let mut parts: Vec<&str> = genuine.split('.').collect();
+    let other = app
+        .provider()
+        .sign(serde_json::json!({"sub": "admin"}).as_object().unwrap());
+    parts[2] = other.split('.').nth(2).unwrap();
+    let forged = parts.join(".");
+    app.provider().behave(|b| b.raw_id_token = Some(forged));
+    let response = app.login().await;
+    let html = response.text().await.unwrap();
+    assert!(html.contains("SIGNATURE_INVALID"), "{html}");
+    assert!(html.contains("Jwt verification fails"));
+}
+
+#[tokio::test]
+async fn nonce_mismatch_is_named() {
+    assert_token_failure(
+        |b| b.nonce_override = Some("someone-elses-nonce".into()),
+        "NONCE_MISMATCH",
+        "Jwt [nonce] does not match the login request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn at_hash_mismatch_is_named() {
+    assert_token_failure(
+        |b| b.at_hash_override = Some("AAAAAAAAAAAAAAAAAAAAAA".into()),
+        "AT_HASH_MISMATCH",
+        "Jwt [at_hash] does not match the access token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_token_is_bad_format() {
+    assert_token_failure(
+        |b| b.raw_id_token = Some("not-a-jwt".into()),
+        "BAD_FORMAT",
+        "Jwt is not in the form of Header.Payload.Signature",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_state_is_refused() {
+    let app = spawn_app().await;
+    app.start_login(&app.client, "/login").await;
+    let response = app.get("/callback?code=abc").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&response.text().await.unwrap()), "missing_state");
+}
+
+#[tokio::test]
+async fn wrong_state_is_refused_without_calling_the_token_endpoint() {
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let callback = app
+        .decide(&app.client, &authorize, &[("user", "jane")])
+        .await;
+    let tampered = callback.replace("state=", "state=x");
+    let response = app.client.get(tampered).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_code(&response.text().await.unwrap()),
+        "state_mismatch"
+    );
+    assert_eq!(app.provider().token_request_count(), 0);
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let callback = app
+        .decide(&app.client, &authorize, &[("user", "jane")])
+        .await;
+    assert_eq!(
+        app.client.get(&callback).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let replay = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&replay.text().await.unwrap()), "state_mismatch");
+    assert_eq!(
+        app.provider().token_request_count(),
+        1,
+        "the replay must not reach the token endpoint"
+    );
+    // The first login stands.
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Welcome Jane Doe!")
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_login_gets_a_clear_page() {
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let callback = app
+        .decide(&app.client, &authorize, &[("cancel", "1")])
+        .await;
+    assert!(callback.contains("error=access_denied"));
+    let response = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "provider_error");
+    assert!(html.contains("The login was cancelled or denied"));
+    assert!(
+        html.contains("The user cancelled the login"),
+        "the provider's description is shown"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_login_cookie_on_the_wrong_host_says_exactly_that() {
+    // APP_BASE_URL says localhost; the browser is on 127.0.0.1 and has no cookie for it.
+    let app = spawn_app_with(Options {
+        base_host: "localhost".into(),
+        ..Options::default()
+    })
+    .await;
+    let stranger = cookie_client();
+    let response = app
+        .get_with(&stranger, "/callback?code=abc&state=xyz")
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "login_cookie_missing");
+    let port = app.addr.port();
+    assert!(
+        html.contains(&format!(
+            "You are on 127.0.0.1:{port}, but APP_BASE_URL says http://localhost:{port}"
+        )),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_explained() {
+    let app = spawn_app().await;
+    let mut registration = registration(&app.base);
+    registration.client_secret = "rotated-in-the-dashboard".into();
+    app.provider().set_client(registration);
+    let response = app.login().await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "token_exchange_refused");
+    assert!(html.contains("AUTH0_CLIENT_SECRET"));
+    assert!(
+        !html.contains(CLIENT_SECRET),
+        "the secret must never be shown"
+    );
+}

@@ -1,0 +1,120 @@
+//! The provider's lifecycle: down at startup then back, key rotation, JWKS refetch limits.
+
+use std::time::Duration;
+
+use auth0_login::demo_idp::DemoProvider;
+use auth0_login::demo_idp::keys::{DEMO_KID_2, SigningKey};
+use auth0_login::token_check::{self, Category, Expectations};
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn provider_down_at_startup_answers_503_then_logins_work_once_it_is_back() {
+    let app = spawn_app_with(Options {
+        provider_down: true,
+        ..Options::default()
+    })
+    .await;
+    // The server is up; the home page works without the provider.
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
+    let response = app.get("/login").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "provider_unavailable");
+    let discovery = format!(
+        "http://{}/.well-known/openid-configuration",
+        app.provider_addr
+    );
+    assert!(
+        html.contains(&discovery),
+        "the page names the URL it tried: {html}"
+    );
+    assert!(
+        html.contains("could not connect"),
+        "and why it failed: {html}"
+    );
+
+    let provider = DemoProvider::start(app.provider_addr, registration(&app.base))
+        .await
+        .unwrap();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..40 {
+        status = app.get("/login").await.status();
+        if status == StatusCode::SEE_OTHER {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "login did not recover without a restart"
+    );
+    let callback = app.login().await;
+    assert_eq!(callback.status(), StatusCode::SEE_OTHER);
+    drop(provider);
+}
+
+#[tokio::test]
+async fn a_rotated_signing_key_is_picked_up_with_one_jwks_fetch() {
+    let app = spawn_app().await;
+    assert_eq!(app.login().await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.provider().jwks_fetch_count(), 1);
+    app.provider().rotate_to(DEMO_KID_2);
+    let other_browser = cookie_client();
+    let callback = app.login_with(&other_browser, "/login", "ana").await;
+    assert_eq!(
+        callback.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        callback.text().await.unwrap()
+    );
+    assert_eq!(
+        app.provider().jwks_fetch_count(),
+        2,
+        "exactly one refetch for the new kid"
+    );
+    // The next login with the same new key needs no fetch.
+    assert_eq!(
+        app.login_with(&cookie_client(), "/login", "raj")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.provider().jwks_fetch_count(), 2);
+}
+
+#[tokio::test]
+async fn a_burst_of_unknown_kids_cannot_hammer_the_jwks_endpoint() {
+    let app = spawn_app().await;
+    let issuer = app.provider().issuer().to_string();
+    let key = SigningKey::fixture(DEMO_KID_2); // not published
+    let mut expect = Expectations::new(issuer.clone(), CLIENT_ID, "AUTH0_CLIENT_ID");
+    expect.now = token_check::unix_now();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let claims = serde_json::json!({"iss": issuer, "sub": "x", "aud": CLIENT_ID, "exp": expect.now + 60});
+        let token = key.sign_with_header(
+            serde_json::json!({"alg": "RS256", "kid": format!("attacker-{i}")}),
+            claims.as_object().unwrap(),
+        );
+        let provider = app.state.provider.clone();
+        let expect = expect.clone();
+        tasks.push(tokio::spawn(async move {
+            token_check::check(&token, &expect, provider.as_ref()).await
+        }));
+    }
+    for task in tasks {
+        let report = task.await.unwrap();
+        assert_eq!(
+            report.first_failure().unwrap().category,
+            Category::KeyRetrievalError
+        );
+    }
+    assert!(
+        app.provider().jwks_fetch_count() <= 2,
+        "{} JWKS fetches for 50 tokens",
+        app.provider().jwks_fetch_count()
+    );
+}

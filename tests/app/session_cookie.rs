@@ -1,0 +1,197 @@
+//! The session cookie: attributes, size, tampering, oversize profiles, and the page headers.
+
+use auth0_login::session::COOKIE_NAME;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    set_cookies(response)
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
+        .expect("a session Set-Cookie")
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_lax_and_under_4096_bytes() {
+    let app = spawn_app().await;
+    let callback = app.login().await;
+    let cookie = session_cookie(&callback);
+    let header_line = format!("Set-Cookie: {cookie}");
+    println!("Set-Cookie after a demo login: {} bytes", header_line.len());
+    assert!(header_line.len() < 4096, "{} bytes", header_line.len());
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"));
+    assert!(cookie.contains("Path=/"));
+    assert!(!cookie.contains("Secure"), "http base URL: no Secure flag");
+    let max_age: i64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (86_000..=86_400).contains(&max_age),
+        "idle expiry of 24 h, got {max_age}"
+    );
+    // The value is encrypted: no claim is readable in it.
+    assert!(
+        !cookie.contains("jane") && !cookie.contains("ZXlK"),
+        "the cookie must be opaque"
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_base_url_is_https() {
+    let app = spawn_app_with(Options {
+        base_scheme: "https".into(),
+        ..Options::default()
+    })
+    .await;
+    let response = app.get("/login").await;
+    assert!(session_cookie(&response).contains("Secure"));
+}
+
+#[tokio::test]
+async fn page_views_do_not_rewrite_the_cookie() {
+    let app = spawn_app().await;
+    app.login().await;
+    let home = app.get("/").await;
+    assert!(
+        set_cookies(&home).is_empty(),
+        "a page view re-encrypted the session"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_cookie_reads_as_logged_out_and_is_cleared() {
+    let app = spawn_app().await;
+    let cookie = session_cookie(&app.login().await);
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches(&format!("{COOKIE_NAME}="))
+        .to_string();
+    let mut bytes = value.into_bytes();
+    let mid = bytes.len() / 2;
+    bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    for value in [tampered.as_str(), "garbage", "", "%%%"] {
+        let response = reqwest::Client::new()
+            .get(format!("{}/", app.base))
+            .header("Cookie", format!("{COOKIE_NAME}={value}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{value}");
+        let cleared = set_cookies(&response);
+        if !value.is_empty() {
+            assert!(
+                cleared
+                    .iter()
+                    .any(|c| c.starts_with(&format!("{COOKIE_NAME}=;"))),
+                "not cleared: {cleared:?}"
+            );
+        }
+        assert!(response.text().await.unwrap().contains("Welcome Guest"));
+    }
+}
+
+#[tokio::test]
+async fn an_oversize_profile_is_refused_clearly_instead_of_silently_dropped() {
+    let app = spawn_app().await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("https://example.com/groups".into(), json!("g".repeat(4000)));
+    });
+    let response = app.login().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    assert!(
+        set_cookies(&response).iter().all(|c| c.len() < 4096),
+        "no oversized cookie may be sent"
+    );
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "session_too_large");
+    assert!(html.contains("browsers silently drop cookies over 4096 bytes"));
+}
+
+#[tokio::test]
+async fn a_profile_just_too_big_with_the_id_token_is_kept_without_it() {
+    let app = spawn_app().await;
+    // About 1,000 bytes of claims: fits alone, not with an ID token that repeats them.
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("https://example.com/bio".into(), json!("b".repeat(1000)));
+    });
+    let response = app.login().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert!(session_cookie(&response).len() < 4096);
+    assert!(
+        app.get("/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Welcome Jane Doe!")
+    );
+    let logout = location(&app.get("/logout").await);
+    assert!(
+        !logout.contains("id_token_hint"),
+        "logout works without the dropped ID token"
+    );
+    assert!(logout.contains("client_id=test-client"));
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_no_cache() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    let h = response.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h.contains_key("x-request-id"));
+    let css = app.get("/static/style.css").await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
+
+#[tokio::test]
+async fn profile_values_are_escaped() {
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let callback = app
+        .decide(
+            &app.client,
+            &authorize,
+            &[("name", "<script>alert(1)</script> Bob")],
+        )
+        .await;
+    app.client.get(callback).send().await.unwrap();
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62; Bob")
+            || html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+}
