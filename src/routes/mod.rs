@@ -1,5 +1,6 @@
 //! HTTP routes, one thin file each.
 
+pub mod api;
 pub mod callback;
 pub mod home;
 pub mod login;
@@ -18,4 +19,5 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::login))
         .route("/callback", get(callback::callback))
         .route("/logout", get(logout::logout).post(logout::logout))
+        .route("/api/me", get(api::me))
 }

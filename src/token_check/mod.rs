@@ -445,6 +445,17 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
         );
     };
     let mut failures = Vec::new();
+    if let Some(iss) = iss
+        && iss.contains('@')
+        && payload.get("sub").and_then(Value::as_str) != Some(iss)
+    {
+        failures.push(Failure::new(
+            Category::Unknown,
+            message::SELF_ISSUED_SUB,
+            format!("iss {iss:?} is an e-mail address, and sub differs from it"),
+            "A self-issued token (a service account signing its own JWT) must have sub equal to iss.",
+        ));
+    }
     match iss {
         None => {} // reported by the format check
         Some(iss) if iss == expected => {}
@@ -461,17 +472,6 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
                 },
             ));
         }
-    }
-    if let Some(iss) = iss
-        && iss.contains('@')
-        && payload.get("sub").and_then(Value::as_str) != Some(iss)
-    {
-        failures.push(Failure::new(
-            Category::Unknown,
-            message::SELF_ISSUED_SUB,
-            format!("iss {iss:?} is an e-mail address, and sub differs from it"),
-            "A self-issued token (a service account signing its own JWT) must have sub equal to iss.",
-        ));
     }
     (failures, format!("iss is {}", iss.unwrap_or("?")))
 }

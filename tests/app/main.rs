@@ -3,7 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod api;
 mod callback_failures;
+mod check_token;
 mod config_errors;
 mod login_flow;
 mod provider_lifecycle;

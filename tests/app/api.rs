@@ -1,0 +1,233 @@
+//! `/api/me`: every row of the troubleshooting table answered as an ESP-compatible proxy would,
+//! plus key rotation and the JWKS refetch limit.
+
+use auth0_login::demo_idp::keys::{DEMO_KID_2, SigningKey};
+use auth0_login::token_check::unix_now;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const API: &str = "https://api.example.com";
+
+async fn call(app: &TestApp, token: Option<&str>) -> (StatusCode, Option<String>, Value) {
+    let mut request = reqwest::Client::new().get(format!("{}/api/me", app.base));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, challenge, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_row_of_the_table_is_answered_like_esp() {
+    let app = spawn_app_with(Options {
+        audience: Some(API.into()),
+        ..Options::default()
+    })
+    .await;
+    let realm = format!("Bearer realm=\"{}/api/me\"", app.base);
+    for row in esp_rows(app.provider().issuer(), API) {
+        let (status, challenge, body) = call(&app, Some(&row.token)).await;
+        assert_eq!(status.as_u16(), row.status, "{}: {body}", row.name);
+        if row.status == 200 {
+            assert_eq!(body["source"], "bearer");
+            assert_eq!(body["claims"]["sub"], "auth0|api-user");
+            continue;
+        }
+        assert_eq!(
+            body,
+            json!({"code": row.status, "message": row.message, "category": row.category}),
+            "{}",
+            row.name
+        );
+        assert_eq!(
+            challenge.unwrap(),
+            format!("{realm}, error=\"invalid_token\""),
+            "{}",
+            row.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_token_is_jwt_is_missing_without_an_error_code() {
+    let app = spawn_app_with(Options {
+        audience: Some(API.into()),
+        ..Options::default()
+    })
+    .await;
+    let (status, challenge, body) = call(&app, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body,
+        json!({"code": 401, "message": "Jwt is missing", "category": "MISSING"})
+    );
+    assert_eq!(
+        challenge.unwrap(),
+        format!("Bearer realm=\"{}/api/me\"", app.base)
+    );
+}
+
+#[tokio::test]
+async fn without_an_audience_every_token_is_issuer_not_configured() {
+    let app = spawn_app().await;
+    let rows = esp_rows(app.provider().issuer(), API);
+    let valid = &rows.last().unwrap().token;
+    let (status, _, body) = call(&app, Some(valid)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "Jwt issuer is not configured");
+    assert_eq!(body["category"], "ISSUER_NOT_CONFIGURED");
+}
+
+#[tokio::test]
+async fn a_logged_in_browser_session_works_too() {
+    let app = spawn_app().await;
+    app.login().await;
+    let response = app.get("/api/me").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["source"], "session");
+    assert_eq!(body["claims"]["name"], "Jane Doe");
+}
+
+#[tokio::test]
+async fn a_login_with_an_audience_gets_a_jwt_access_token_the_api_accepts() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let app = spawn_app_with(Options {
+        audience: Some(API.into()),
+        ..Options::default()
+    })
+    .await;
+    // The code flow by hand, as a client of the provider, asking for the API audience.
+    let verifier = "a-pkce-verifier-of-at-least-forty-three-characters";
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let mut authorize = url::Url::parse(&format!("{}authorize", app.provider().issuer())).unwrap();
+    authorize.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", &format!("{}/callback", app.base)),
+        ("scope", "openid profile"),
+        ("state", "s"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("audience", API),
+    ]);
+    let callback = app
+        .decide(&app.client, authorize.as_str(), &[("user", "ana")])
+        .await;
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
+    let tokens: Value = reqwest::Client::new()
+        .post(format!("{}oauth/token", app.provider().issuer()))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &format!("{}/callback", app.base)),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access_token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        access_token.split('.').count(),
+        3,
+        "a JWT access token for the audience"
+    );
+    let (status, _, body) = call(&app, Some(access_token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["claims"]["sub"], "demo|ana");
+    assert_eq!(body["claims"]["azp"], CLIENT_ID);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_accepted_without_restart_with_one_jwks_fetch() {
+    let app = spawn_app_with(Options {
+        audience: Some(API.into()),
+        ..Options::default()
+    })
+    .await;
+    let issuer = app.provider().issuer().to_string();
+    let now = unix_now();
+    let claims = json!({"iss": issuer, "sub": "s", "aud": API, "iat": now, "exp": now + 60});
+    let (status, _, _) = call(
+        &app,
+        Some(&app.provider().sign(claims.as_object().unwrap())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.provider().jwks_fetch_count(), 1);
+    app.provider().rotate_to(DEMO_KID_2);
+    let rotated = app.provider().sign(claims.as_object().unwrap());
+    assert!(
+        rotated
+            .starts_with(&SigningKey::fixture(DEMO_KID_2).sign(claims.as_object().unwrap())[..20])
+    );
+    let (status, _, body) = call(&app, Some(&rotated)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.provider().jwks_fetch_count(),
+        2,
+        "one refetch for the new kid"
+    );
+    for _ in 0..5 {
+        assert_eq!(call(&app, Some(&rotated)).await.0, StatusCode::OK);
+    }
+    assert_eq!(app.provider().jwks_fetch_count(), 2, "cached after that");
+}
+
+#[tokio::test]
+async fn a_burst_of_unknown_kids_makes_at_most_one_refetch() {
+    let app = spawn_app_with(Options {
+        audience: Some(API.into()),
+        ..Options::default()
+    })
+    .await;
+    let issuer = app.provider().issuer().to_string();
+    let now = unix_now();
+    let key = SigningKey::fixture(DEMO_KID_2); // never published
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let claims = json!({"iss": issuer, "sub": "s", "aud": API, "iat": now, "exp": now + 60});
+        let token = key.sign_with_header(
+            json!({"alg": "RS256", "kid": format!("attacker-{i}")}),
+            claims.as_object().unwrap(),
+        );
+        let base = app.base.clone();
+        tasks.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .get(format!("{base}/api/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    // One cold fetch plus at most one refetch for unknown kids, for 100 tokens.
+    assert!(
+        app.provider().jwks_fetch_count() <= 2,
+        "{} JWKS fetches",
+        app.provider().jwks_fetch_count()
+    );
+}
