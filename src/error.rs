@@ -66,6 +66,19 @@ impl AppError {
         self
     }
 
+    /// The provider could not be discovered: names the URL tried and why it failed.
+    pub fn provider_unavailable(status: StatusCode, failure: crate::oidc::ProviderFailure) -> Self {
+        Self::new(
+            status,
+            "provider_unavailable",
+            "The login provider cannot be reached",
+            format!("The app could not read {}: {}.", failure.url, failure.reason),
+        )
+        .check(failure.hint)
+        .check("The app retries in the background: once the provider answers, login works without a restart.")
+        .retry("/login")
+    }
+
     /// Anything unexpected: the detail is logged, the page says only that it happened.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(detail = %detail, "internal error");

@@ -153,16 +153,11 @@ pub async fn callback(
         ));
     };
 
-    let metadata = state.provider.metadata().await.map_err(|f| {
-        AppError::new(
-            StatusCode::BAD_GATEWAY,
-            "provider_unavailable",
-            "The login provider cannot be reached",
-            format!("{}: {}", f.url, f.reason),
-        )
-        .check(f.hint)
-        .retry("/login")
-    })?;
+    let metadata = state
+        .provider
+        .metadata()
+        .await
+        .map_err(|f| AppError::provider_unavailable(StatusCode::BAD_GATEWAY, f))?;
 
     let tokens = state
         .provider

@@ -89,17 +89,11 @@ pub async fn login(
         .retry("/login")
     })?;
 
-    let metadata = state.provider.metadata().await.map_err(|failure| {
-        AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "provider_unavailable",
-            "The login provider cannot be reached",
-            format!("The app could not read {}: {}.", failure.url, failure.reason),
-        )
-        .check(failure.hint)
-        .check("The app retries in the background: once the provider answers, login works without a restart.")
-        .retry("/login")
-    })?;
+    let metadata = state
+        .provider
+        .metadata()
+        .await
+        .map_err(|f| AppError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, f))?;
 
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let csrf = CsrfToken::new_random();
