@@ -29,14 +29,7 @@ async fn assert_token_failure(change: impl FnOnce(&mut Behaviour), category: &st
     assert!(html.contains("Fix:"), "no remedy shown");
     // Nobody is logged in, and the page shows no token.
     assert!(!html.contains("eyJ"), "a token leaked into the page");
-    assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Welcome Guest")
-    );
+    assert!(app.page("/").await.contains("Welcome Guest"));
 }
 
 #[tokio::test]
@@ -205,14 +198,7 @@ async fn a_replayed_callback_is_refused() {
         "the replay must not reach the token endpoint"
     );
     // The first login stands.
-    assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Welcome Jane Doe!")
-    );
+    assert!(app.page("/").await.contains("Welcome Jane Doe!"));
 }
 
 #[tokio::test]

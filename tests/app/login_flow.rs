@@ -7,7 +7,7 @@ use crate::support::*;
 #[tokio::test]
 async fn full_login_home_profile_logout_flow() {
     let app = spawn_app().await;
-    let home = app.get("/").await.text().await.unwrap();
+    let home = app.page("/").await;
     assert!(home.contains("Welcome Guest"));
     assert!(home.contains(r#"id="qsLoginBtn""#));
 
@@ -15,7 +15,7 @@ async fn full_login_home_profile_logout_flow() {
     assert_eq!(callback.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&callback), "/");
 
-    let home = app.get("/").await.text().await.unwrap();
+    let home = app.page("/").await;
     assert!(home.contains("Welcome Jane Doe!"), "{home}");
     assert!(home.contains(r#"id="qsLogoutBtn""#));
     assert!(
@@ -56,14 +56,7 @@ async fn full_login_home_profile_logout_flow() {
     let back = app.client.get(&target).send().await.unwrap();
     assert_eq!(location(&back), app.base);
 
-    assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Welcome Guest")
-    );
+    assert!(app.page("/").await.contains("Welcome Guest"));
     let profile = app.get("/profile").await;
     assert_eq!(location(&profile), "/login?returnTo=%2Fprofile");
 }
@@ -98,14 +91,7 @@ async fn logout_still_clears_the_session_when_the_provider_is_down() {
     app.provider.take().unwrap().stop();
     let logout = app.get("/logout").await;
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
-    assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Welcome Guest")
-    );
+    assert!(app.page("/").await.contains("Welcome Guest"));
 }
 
 #[tokio::test]
@@ -117,14 +103,7 @@ async fn profile_requires_login_and_return_to_lands_back_there() {
     assert_eq!(login_path, "/login?returnTo=%2Fprofile%3Ftab%3Demails");
     let callback = app.login_with(&app.client, &login_path, "raj").await;
     assert_eq!(location(&callback), "/profile?tab=emails");
-    assert!(
-        app.get("/profile")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Raj Patel")
-    );
+    assert!(app.page("/profile").await.contains("Raj Patel"));
 }
 
 #[tokio::test]
@@ -169,14 +148,7 @@ async fn two_logins_started_in_two_tabs_both_complete() {
         done_b.text().await.unwrap()
     );
     assert_eq!(location(&done_b), "/b");
-    assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Welcome Jane Doe!")
-    );
+    assert!(app.page("/").await.contains("Welcome Jane Doe!"));
 }
 
 #[tokio::test]

@@ -137,14 +137,7 @@ async fn a_profile_just_too_big_with_the_id_token_is_kept_without_it() {
         response.text().await.unwrap()
     );
     assert!(session_cookie(&response).len() < 4096);
-    assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Welcome Jane Doe!")
-    );
+    assert!(app.page("/").await.contains("Welcome Jane Doe!"));
     let logout = location(&app.get("/logout").await);
     assert!(
         !logout.contains("id_token_hint"),
@@ -187,7 +180,7 @@ async fn profile_values_are_escaped() {
         )
         .await;
     app.client.get(callback).send().await.unwrap();
-    let html = app.get("/").await.text().await.unwrap();
+    let html = app.page("/").await;
     assert!(!html.contains("<script>alert(1)"), "{html}");
     assert!(
         html.contains("&#60;script&#62;alert(1)&#60;/script&#62; Bob")

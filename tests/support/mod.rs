@@ -151,6 +151,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The body of a page, as this app's browser sees it.
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("page body")
+    }
+
     pub async fn get_with(&self, client: &Client, path: &str) -> Response {
         client
             .get(format!("{}{path}", self.base))
