@@ -7,6 +7,7 @@ mod api;
 mod callback_failures;
 mod check_token;
 mod config_errors;
+mod expiry;
 mod login_flow;
 mod provider_lifecycle;
 mod session_cookie;
