@@ -87,7 +87,7 @@ impl Config {
     }
 
     pub fn discovery_url(&self) -> String {
-        format!("{}.well-known/openid-configuration", self.provider_base)
+        discovery_url_for(&self.provider_base)
     }
 
     pub fn base_is_https(&self) -> bool {
@@ -365,6 +365,11 @@ fn is_loopback_host(host: &url::Host<&str>) -> bool {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     }
+}
+
+/// Where a provider at `base` (ending in `/`) publishes its OpenID discovery document.
+pub fn discovery_url_for(base: &Url) -> String {
+    format!("{base}.well-known/openid-configuration")
 }
 
 /// `AUTH0_DOMAIN`: a bare domain (https), or a full URL (`http://` only on loopback).

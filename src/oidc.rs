@@ -3,7 +3,6 @@
 //! calls (code exchange, userinfo). One reqwest client does all of it: no redirects, timeouts.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use openidconnect::ProviderMetadataWithLogout;
@@ -80,7 +79,6 @@ pub struct Provider {
     /// Serialises discovery attempts and remembers when the last one ran.
     discovery_gate: Mutex<Option<Instant>>,
     jwks: Mutex<JwksState>,
-    jwks_fetches: AtomicU64,
 }
 
 fn describe_reqwest(err: &reqwest::Error) -> String {
@@ -114,28 +112,14 @@ impl Provider {
     /// A provider found at `base` (ending in `/`), e.g. `https://TENANT.auth0.com/`.
     pub fn for_base(base: &url::Url, http: reqwest::Client) -> Arc<Self> {
         Arc::new(Self {
-            discovery_url: format!("{base}.well-known/openid-configuration"),
+            discovery_url: crate::config::discovery_url_for(base),
             expected_issuer: base.to_string(),
             http,
             metadata: RwLock::new(None),
             last_failure: RwLock::new(None),
             discovery_gate: Mutex::new(None),
             jwks: Mutex::new(JwksState::default()),
-            jwks_fetches: AtomicU64::new(0),
         })
-    }
-
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
-    pub fn discovery_url(&self) -> &str {
-        &self.discovery_url
-    }
-
-    /// How many times the JWKS has been fetched (for the rotation tests and the benchmark).
-    pub fn jwks_fetch_count(&self) -> u64 {
-        self.jwks_fetches.load(Ordering::Relaxed)
     }
 
     /// The metadata: cached, or discovered now if the last attempt was long enough ago.
@@ -254,7 +238,6 @@ impl Provider {
     }
 
     async fn fetch_jwks(&self, jwks_uri: &str) -> Result<CoreJsonWebKeySet, KeyError> {
-        self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
         let fail = |reason: String| KeyError::FetchFailed {
             jwks_uri: jwks_uri.to_string(),
             reason,
