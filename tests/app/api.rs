@@ -10,6 +10,15 @@ use crate::support::*;
 
 const API: &str = "https://api.example.com";
 
+/// An app with AUTH0_AUDIENCE set, so `/api/me` trusts tokens for [`API`].
+async fn spawn_api_app() -> TestApp {
+    spawn_app_with(Options {
+        audience: Some(API.into()),
+        ..Options::default()
+    })
+    .await
+}
+
 async fn call(app: &TestApp, token: Option<&str>) -> (StatusCode, Option<String>, Value) {
     let mut request = reqwest::Client::new().get(format!("{}/api/me", app.base));
     if let Some(token) = token {
@@ -26,11 +35,7 @@ async fn call(app: &TestApp, token: Option<&str>) -> (StatusCode, Option<String>
 
 #[tokio::test]
 async fn every_row_of_the_table_is_answered_like_esp() {
-    let app = spawn_app_with(Options {
-        audience: Some(API.into()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_api_app().await;
     let realm = format!("Bearer realm=\"{}/api/me\"", app.base);
     for row in esp_rows(app.provider().issuer(), API) {
         let (status, challenge, body) = call(&app, Some(&row.token)).await;
@@ -57,11 +62,7 @@ async fn every_row_of_the_table_is_answered_like_esp() {
 
 #[tokio::test]
 async fn no_token_is_jwt_is_missing_without_an_error_code() {
-    let app = spawn_app_with(Options {
-        audience: Some(API.into()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_api_app().await;
     let (status, challenge, body) = call(&app, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -100,11 +101,7 @@ async fn a_logged_in_browser_session_works_too() {
 async fn a_login_with_an_audience_gets_a_jwt_access_token_the_api_accepts() {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let app = spawn_app_with(Options {
-        audience: Some(API.into()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_api_app().await;
     // The code flow by hand, as a client of the provider, asking for the API audience.
     let verifier = "a-pkce-verifier-of-at-least-forty-three-characters";
     let challenge =
@@ -159,11 +156,7 @@ async fn a_login_with_an_audience_gets_a_jwt_access_token_the_api_accepts() {
 
 #[tokio::test]
 async fn a_rotated_key_is_accepted_without_restart_with_one_jwks_fetch() {
-    let app = spawn_app_with(Options {
-        audience: Some(API.into()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_api_app().await;
     let issuer = app.provider().issuer().to_string();
     let now = unix_now();
     let claims = json!({"iss": issuer, "sub": "s", "aud": API, "iat": now, "exp": now + 60});
@@ -195,11 +188,7 @@ async fn a_rotated_key_is_accepted_without_restart_with_one_jwks_fetch() {
 
 #[tokio::test]
 async fn a_burst_of_unknown_kids_makes_at_most_one_refetch() {
-    let app = spawn_app_with(Options {
-        audience: Some(API.into()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_api_app().await;
     let issuer = app.provider().issuer().to_string();
     let now = unix_now();
     let key = SigningKey::fixture(DEMO_KID_2); // never published
