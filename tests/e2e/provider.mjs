@@ -3,21 +3,29 @@
 // client, profile and email claims in the ID token. Its dev login form accepts any name.
 //
 // Env: PROVIDER_PORT (4000), APP_BASE_URL (http://localhost:3000), CLIENT_ID, CLIENT_SECRET.
-import Provider from 'oidc-provider';
+// For bench/ (several apps on one client, side by side), also:
+//   EXTRA_APP_BASE_URLS  comma-separated further app origins allowed to log in and out;
+//   PKCE_OPTIONAL=1      accept logins without PKCE (the Flask quickstart sends none);
+//   API_AUDIENCE         an API identifier: the client may then get RS256 JWT access tokens for it
+//                        by client_credentials (resource=API_AUDIENCE), as from an Auth0 API;
+//   REQUEST_STATS=1      count requests per path, readable at GET /__stats (JSON).
+import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PROVIDER_PORT || 4000);
 const issuer = `http://127.0.0.1:${port}/`;
 const app = process.env.APP_BASE_URL || 'http://localhost:3000';
+const apps = [app, ...(process.env.EXTRA_APP_BASE_URLS || '').split(',').filter(Boolean)];
+const audience = process.env.API_AUDIENCE || '';
 
 const configuration = {
   clients: [
     {
       client_id: process.env.CLIENT_ID || 'e2e-client',
       client_secret: process.env.CLIENT_SECRET || 'e2e-secret-that-is-long-enough-for-hs256-0123456789',
-      redirect_uris: [`${app}/callback`],
-      post_logout_redirect_uris: [app],
+      redirect_uris: apps.map((a) => `${a}/callback`),
+      post_logout_redirect_uris: apps,
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['authorization_code'],
+      grant_types: audience ? ['authorization_code', 'client_credentials'] : ['authorization_code'],
       response_types: ['code'],
     },
   ],
@@ -35,7 +43,19 @@ const configuration = {
     profile: ['name', 'nickname', 'picture', 'updated_at'],
     email: ['email', 'email_verified'],
   },
-  pkce: { required: () => true },
+  pkce: { required: () => process.env.PKCE_OPTIONAL !== '1' },
+  features: {
+    clientCredentials: { enabled: Boolean(audience) },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => undefined,
+      useGrantedResource: () => false,
+      async getResourceServerInfo(ctx, resource) {
+        if (!audience || resource !== audience) throw new errors.InvalidTarget();
+        return { scope: 'read:me', audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+      },
+    },
+  },
   cookies: { keys: ['e2e-cookie-key-not-secret'] },
   async findAccount(ctx, id) {
     const name = id.replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 60) || 'user';
@@ -58,6 +78,17 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 provider.proxy = false;
+if (process.env.REQUEST_STATS === '1') {
+  const counts = {};
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/__stats') {
+      ctx.body = counts;
+      return;
+    }
+    counts[ctx.path] = (counts[ctx.path] || 0) + 1;
+    await next();
+  });
+}
 const server = provider.listen(port, '127.0.0.1', () => {
   console.log(`oidc-provider listening, issuer ${issuer}`);
 });

@@ -1,0 +1,559 @@
+// The side-by-side benchmark (issue 5). Run through bench/run, which installs what this needs.
+//
+// Systems: our app (release build), a bare axum page (the limit), the Flask quickstart under
+// Flask's own server and under gunicorn (2 workers), and Express + express-openid-connect. All log
+// in through the same independent provider (tests/e2e/provider.mjs: panva's oidc-provider) with
+// the same HTTP flow a browser follows: redirects, cookies per host and path, the provider's
+// login and consent forms. Measurements alternate the systems so drift hits all alike.
+//
+// Usage: node bench/bench.mjs [--smoke] [--only ours,flask,...]
+//   --smoke: a few seconds per figure, BENCHMARKS.md untouched (the table goes to
+//            target/bench/BENCHMARKS.smoke.md); fails if any system cannot log in or serve.
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const work = join(root, 'target', 'bench');
+const peers = process.env.BENCH_PEERS || join(work, 'peers');
+const argv = process.argv.slice(2);
+const SMOKE = argv.includes('--smoke');
+const onlyArg = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
+
+const P = SMOKE
+  ? { rounds: 1, seconds: 1, conns: [1, 32, 256], logins: 3, memRequests: 2000, starts: 1, apiSeconds: 1, verifyIterations: 50 }
+  : { rounds: 3, seconds: 5, conns: [1, 32, 256], logins: 50, memRequests: 100000, starts: 3, apiSeconds: 5, verifyIterations: 2000 };
+
+const PROVIDER_PORT = 4400;
+const ISSUER = `http://127.0.0.1:${PROVIDER_PORT}/`;
+const CLIENT_ID = 'bench-client';
+const CLIENT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
+const SECRET_KEY = '3f1c5e7a9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a';
+const AUDIENCE = 'https://api.bench.example/';
+const USER = 'Bench User';
+const release = join(root, 'target', 'release');
+
+const base = (port) => `http://localhost:${port}`;
+const appEnv = (port) => ({
+  AUTH0_DOMAIN: `http://127.0.0.1:${PROVIDER_PORT}`,
+  AUTH0_CLIENT_ID: CLIENT_ID,
+  AUTH0_CLIENT_SECRET: CLIENT_SECRET,
+  APP_SECRET_KEY: SECRET_KEY,
+  APP_BASE_URL: base(port),
+  PORT: String(port),
+  RUST_LOG: 'warn',
+});
+
+// Each system: how to start it, and which cookies are its session. The Rust binaries run from
+// "/" so that no developer's .env (dotenv searches upwards) changes what is measured.
+const ALL = [
+  { key: 'ours', name: 'ours (axum)', port: 3400, cmd: join(release, 'auth0-login'), args: [], cwd: '/', session: /^auth0_session$/ },
+  { key: 'hello', name: 'bare axum (limit)', port: 3401, cmd: join(release, 'examples', 'bench_hello'), args: [], cwd: '/', limit: true },
+  { key: 'flask', name: 'Flask dev server', port: 3402, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'python'), args: ['server.py'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
+  { key: 'gunicorn', name: 'Flask + gunicorn -w 2', port: 3403, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'gunicorn'), args: ['-w', '2', '-b', '127.0.0.1:3403', 'server:app'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
+  { key: 'express', name: 'Express + eoc', port: 3404, cmd: process.execPath, args: [join(peers, 'express-openid-connect', 'server.mjs')], cwd: join(peers, 'express-openid-connect'), session: /^appSession(\.\d+)?$/ },
+];
+const systems = ALL.filter((s) => !onlyArg || onlyArg.includes(s.key) || s.key === 'ours');
+const API = { key: 'api', name: 'ours, with AUTH0_AUDIENCE', port: 3405, cmd: join(release, 'auth0-login'), args: [], cwd: '/' };
+
+const children = new Set();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log(...a);
+
+// Output goes to a file per process under target/bench/logs, not a pipe: this script blocks
+// while wrk runs, and a child writing a log line per request would stall on a full pipe.
+function spawnLogged(name, cmd, args, env, cwd) {
+  mkdirSync(join(work, 'logs'), { recursive: true });
+  const file = join(work, 'logs', `${name.replace(/[^a-z0-9]+/gi, '-')}.log`);
+  const fd = openSync(file, 'w');
+  const child = spawn(cmd, args, { cwd: cwd || root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  children.add(child);
+  Object.defineProperty(child, 'output', { get: () => { try { return readFileSync(file, 'utf8').slice(-4000); } catch { return ''; } } });
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+async function stopAll() {
+  await Promise.all([...children].map(stop));
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, async () => { await stopAll(); process.exit(130); });
+
+// ---- /proc: CPU and memory of a process and its descendants -------------------------------
+const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+function procTree(pid) {
+  const parents = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!parents.has(ppid)) parents.set(ppid, []);
+      parents.get(ppid).push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(parents.get(out[i]) || []));
+  return out;
+}
+
+function cpuSeconds(pid) {
+  let ticks = 0;
+  for (const p of procTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+    } catch { /* exited */ }
+  }
+  return ticks / TICK;
+}
+
+function rssMiB(pid) {
+  let kib = 0;
+  for (const p of procTree(pid)) {
+    try {
+      const m = readFileSync(`/proc/${p}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+      if (m) kib += Number(m[1]);
+    } catch { /* exited */ }
+  }
+  return kib / 1024;
+}
+
+// Node's fetch reuses idle connections that a server may just have closed (Node servers drop
+// them after 5 s): such a request never reached the server, so it is sent again, once.
+async function fetchOnce(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (e.cause?.code === 'UND_ERR_SOCKET' || e.cause?.code === 'ECONNRESET') return fetch(url, init);
+    throw e;
+  }
+}
+
+// ---- HTTP as a browser does it: cookies by host and path, manual redirects, forms ----------
+class Jar {
+  constructor() { this.cookies = []; }
+  store(url, res) {
+    const u = new URL(url);
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      let path = '/';
+      let expired = false;
+      for (const a of attrs) {
+        const [k, v = ''] = a.trim().split('=');
+        const key = k.toLowerCase();
+        if (key === 'path') path = v || '/';
+        if (key === 'max-age' && Number(v) <= 0) expired = true;
+        if (key === 'expires' && Date.parse(v) < Date.now()) expired = true;
+      }
+      this.cookies = this.cookies.filter((c) => !(c.host === u.hostname && c.name === name && c.path === path));
+      if (!expired) this.cookies.push({ host: u.hostname, name, value, path });
+    }
+  }
+  matching(url) {
+    const u = new URL(url);
+    return this.cookies.filter((c) => c.host === u.hostname && (u.pathname === c.path || u.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`)));
+  }
+  header(url) {
+    return this.matching(url).map((c) => `${c.name}=${c.value}`).join('; ');
+  }
+}
+
+function parseForm(html, pageUrl) {
+  const form = html.match(/<form\b[^>]*>[\s\S]*?<\/form>/i);
+  if (!form) return null;
+  const action = (form[0].match(/action="([^"]*)"/i) || [])[1] || pageUrl;
+  const fields = new URLSearchParams();
+  for (const input of form[0].matchAll(/<input\b[^>]*>/gi)) {
+    const name = (input[0].match(/name="([^"]*)"/i) || [])[1];
+    if (!name) continue;
+    const value = (input[0].match(/value="([^"]*)"/i) || [])[1] || '';
+    if (name === 'login') fields.set(name, USER);
+    else if (name === 'password') fields.set(name, 'any');
+    else fields.set(name, value.replace(/&amp;/g, '&').replace(/&#x2F;/g, '/').replace(/&quot;/g, '"'));
+  }
+  return { action: new URL(action.replace(/&amp;/g, '&'), pageUrl).toString(), fields };
+}
+
+// Logs in at `system` through the provider; returns the jar and the final page.
+async function login(system) {
+  const jar = new Jar();
+  const app = base(system.port);
+  let url = `${app}/login`;
+  let init = { method: 'GET' };
+  for (let hop = 0; hop < 30; hop++) {
+    const res = await fetchOnce(url, { ...init, redirect: 'manual', headers: { ...(init.headers || {}), cookie: jar.header(url) } });
+    jar.store(url, res);
+    if (res.status >= 300 && res.status < 400) {
+      await res.arrayBuffer();
+      url = new URL(res.headers.get('location'), url).toString();
+      init = { method: 'GET' };
+      continue;
+    }
+    const body = await res.text();
+    if (url.startsWith(app) && res.status === 200 && new URL(url).pathname === '/') {
+      if (!body.includes(`Welcome ${USER}`)) throw new Error(`${system.name}: logged in, but / does not greet the user:\n${body.slice(0, 400)}`);
+      return { jar, cookieHeader: jar.header(`${app}/`), sessionBytes: sessionBytes(system, jar) };
+    }
+    const form = res.status === 200 ? parseForm(body, url) : null;
+    if (!form) throw new Error(`${system.name}: login stuck at ${url} (HTTP ${res.status}):\n${body.slice(0, 600)}`);
+    url = form.action;
+    init = { method: 'POST', body: form.fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  }
+  throw new Error(`${system.name}: login did not finish in 30 hops`);
+}
+
+function sessionBytes(system, jar) {
+  return jar.matching(`${base(system.port)}/`).filter((c) => system.session.test(c.name)).reduce((n, c) => n + c.name.length + 1 + c.value.length, 0);
+}
+
+// ---- starting systems -------------------------------------------------------------------
+async function firstOk(url, child, timeoutMs = 30000) {
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${child.output}`);
+    try {
+      const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() - started > timeoutMs) throw new Error(`no 200 from ${url} after ${timeoutMs} ms:\n${child.output}`);
+    await sleep(2);
+  }
+}
+
+async function start(system, extraEnv = {}) {
+  const t0 = process.hrtime.bigint();
+  const child = spawnLogged(system.name, system.cmd, system.args, { ...appEnv(system.port), ...extraEnv }, system.cwd);
+  await firstOk(`http://127.0.0.1:${system.port}/`, child).catch((e) => { throw new Error(`${system.name}: ${e.message}`); });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { child, ms };
+}
+
+// ---- wrk ---------------------------------------------------------------------------------
+function unitMs(value, unit) {
+  return Number(value) * { us: 0.001, ms: 1, s: 1000, m: 60000 }[unit];
+}
+
+function wrk(port, conns, seconds, headers, path = '/') {
+  const args = ['-t', String(Math.min(conns, 2)), '-c', String(conns), '-d', `${seconds}s`, '--latency', '--timeout', '5s'];
+  for (const h of headers) args.push('-H', h);
+  args.push(`http://127.0.0.1:${port}${path}`);
+  const out = execFileSync('wrk', args, { maxBuffer: 1 << 20 }).toString();
+  const num = (re) => { const m = out.match(re); return m ? Number(m[1]) : 0; };
+  const pct = (p) => { const m = out.match(new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm')); return m ? unitMs(m[1], m[2]) : NaN; };
+  const sock = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50: pct(50),
+    p99: pct(99),
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+    errors: sock ? sock.slice(1).reduce((n, x) => n + Number(x), 0) : 0,
+  };
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+const rotate = (xs, r) => xs.map((_, i) => xs[(i + r) % xs.length]);
+
+async function providerStats() {
+  try {
+    return await (await fetchOnce(`${ISSUER}__stats`)).json();
+  } catch (e) {
+    throw new Error(`the provider's /__stats failed: ${e.cause?.message || e.message}\n${providerChild?.output || ''}`);
+  }
+}
+const total = (stats) => Object.values(stats).reduce((n, x) => n + x, 0);
+
+// ---- the run -----------------------------------------------------------------------------
+const results = Object.fromEntries([...systems, API].map((s) => [s.key, { wrk: {} }]));
+const failures = [];
+let providerChild;
+
+async function main() {
+  mkdirSync(work, { recursive: true });
+  for (const s of [...systems, API]) if (!existsSync(s.cmd)) throw new Error(`${s.name}: ${s.cmd} is missing (bench/run builds and installs everything)`);
+
+  log(`== provider: oidc-provider on ${ISSUER}`);
+  const provider = providerChild = spawnLogged('oidc-provider', process.execPath, [join(root, 'tests', 'e2e', 'provider.mjs')], {
+    PROVIDER_PORT: String(PROVIDER_PORT),
+    APP_BASE_URL: base(ALL[0].port),
+    EXTRA_APP_BASE_URLS: [...ALL.slice(1), API].map((s) => base(s.port)).join(','),
+    CLIENT_ID, CLIENT_SECRET, API_AUDIENCE: AUDIENCE, PKCE_OPTIONAL: '1', REQUEST_STATS: '1',
+  });
+  await firstOk(`${ISSUER}.well-known/openid-configuration`, provider);
+
+  // 5. Start-up time to the first 200 on /, alternating; the last start stays up.
+  log(`== start-up: ${P.starts} start(s) each, alternating`);
+  const running = {};
+  for (let r = 0; r < P.starts; r++) {
+    for (const s of rotate(systems, r)) {
+      const { child, ms } = await start(s);
+      (results[s.key].startMs ||= []).push(ms);
+      if (r < P.starts - 1) await stop(child);
+      else running[s.key] = child;
+    }
+  }
+  for (const s of systems) results[s.key].startMs = median(results[s.key].startMs);
+
+  // 4. One login each: the session cookie, and the Cookie header the load will send.
+  log('== first login (cookie size)');
+  const cookies = {};
+  for (const s of systems) {
+    if (s.limit) continue;
+    const { cookieHeader, sessionBytes: bytes } = await login(s);
+    cookies[s.key] = cookieHeader;
+    results[s.key].cookieBytes = bytes;
+  }
+  // The limit gets our Cookie header, so it reads a request of the same size.
+  cookies.hello = cookies.ours;
+  for (const s of systems) results[s.key].idleMiB = rssMiB(running[s.key].pid);
+
+  // 2. CPU and wall time per login, logins alternating between systems.
+  log(`== ${P.logins} logins each, alternating`);
+  const loginSystems = systems.filter((s) => !s.limit);
+  const cpu0 = Object.fromEntries(loginSystems.map((s) => [s.key, cpuSeconds(running[s.key].pid)]));
+  const wall = Object.fromEntries(loginSystems.map((s) => [s.key, 0]));
+  for (let i = 0; i < P.logins; i++) {
+    for (const s of rotate(loginSystems, i)) {
+      const t0 = process.hrtime.bigint();
+      await login(s);
+      wall[s.key] += Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+  }
+  for (const s of loginSystems) {
+    results[s.key].loginCpuMs = ((cpuSeconds(running[s.key].pid) - cpu0[s.key]) * 1000) / P.logins;
+    results[s.key].loginWallMs = wall[s.key] / P.logins;
+  }
+
+  // 1. Authenticated GET / under load, alternating systems within each round.
+  const statsBefore = await providerStats();
+  for (const conns of P.conns) {
+    log(`== authenticated GET /, ${conns} connection(s): ${P.rounds} round(s) x ${P.seconds} s each`);
+    const runs = Object.fromEntries(systems.map((s) => [s.key, []]));
+    for (let r = 0; r < P.rounds; r++) {
+      for (const s of rotate(systems, r)) {
+        const cpuBefore = cpuSeconds(running[s.key].pid);
+        const w = wrk(s.port, conns, P.seconds, [`Cookie: ${cookies[s.key]}`]);
+        w.cpuUsPerRequest = ((cpuSeconds(running[s.key].pid) - cpuBefore) * 1e6) / Math.max(w.requests, 1);
+        runs[s.key].push(w);
+        results[s.key].requests = (results[s.key].requests || 0) + w.requests;
+      }
+    }
+    for (const s of systems) {
+      const rs = runs[s.key];
+      results[s.key].wrk[conns] = {
+        rps: median(rs.map((x) => x.rps)),
+        p50: median(rs.map((x) => x.p50)),
+        p99: median(rs.map((x) => x.p99)),
+        non2xx: rs.reduce((n, x) => n + x.non2xx, 0),
+        errors: rs.reduce((n, x) => n + x.errors, 0),
+        cpuUsPerRequest: median(rs.map((x) => x.cpuUsPerRequest)),
+      };
+    }
+  }
+  const statsAfter = await providerStats();
+  results.ours.providerCallsDuringViews = total(statsAfter) - total(statsBefore);
+
+  // 3. Memory after P.memRequests authenticated requests (topping up the load above).
+  log(`== memory after ${P.memRequests} authenticated requests each`);
+  for (const s of systems) {
+    while ((results[s.key].requests || 0) < P.memRequests) {
+      const left = P.memRequests - results[s.key].requests;
+      const rps = Math.max(results[s.key].wrk[32]?.rps || 100, 50);
+      const seconds = Math.max(1, Math.min(60, Math.ceil((left / rps) * 1.1)));
+      const served = wrk(s.port, 32, seconds, [`Cookie: ${cookies[s.key]}`]).requests;
+      if (served === 0) throw new Error(`${s.name} stopped answering:\n${running[s.key].output}`);
+      results[s.key].requests += served;
+    }
+    results[s.key].loadedMiB = rssMiB(running[s.key].pid);
+  }
+  for (const s of systems) await stop(running[s.key]);
+
+  // 6. /api/me with a bearer token from the provider (client_credentials for our API).
+  log('== /api/me with a bearer token');
+  const api = await start(API, { AUTH0_AUDIENCE: AUDIENCE });
+  const tokenRes = await fetchOnce(`${ISSUER}oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: AUDIENCE, scope: 'read:me' }).toString(),
+  });
+  const { access_token: bearer } = await tokenRes.json();
+  if (!bearer || bearer.split('.').length !== 3) throw new Error(`the provider gave no JWT access token (HTTP ${tokenRes.status})`);
+  const probe = await fetchOnce(`http://127.0.0.1:${API.port}/api/me`, { headers: { authorization: `Bearer ${bearer}` } });
+  const probeBody = await probe.text();
+  if (probe.status !== 200 || !probeBody.includes('"source":"bearer"')) throw new Error(`/api/me refused the provider's token (HTTP ${probe.status}): ${probeBody}`);
+  const jwksBefore = (await providerStats())['/.well-known/jwks.json'] || 0;
+  const apiRuns = [];
+  for (let r = 0; r < P.rounds; r++) {
+    const cpuBefore = cpuSeconds(api.child.pid);
+    const w = wrk(API.port, 32, P.apiSeconds, [`Authorization: Bearer ${bearer}`], '/api/me');
+    w.cpuUsPerRequest = ((cpuSeconds(api.child.pid) - cpuBefore) * 1e6) / Math.max(w.requests, 1);
+    apiRuns.push(w);
+  }
+  const jwksAfter = (await providerStats())['/.well-known/jwks.json'] || 0;
+  results.api.rps = median(apiRuns.map((x) => x.rps));
+  results.api.p50 = median(apiRuns.map((x) => x.p50));
+  results.api.p99 = median(apiRuns.map((x) => x.p99));
+  results.api.non2xx = apiRuns.reduce((n, x) => n + x.non2xx, 0);
+  results.api.cpuUsPerRequest = median(apiRuns.map((x) => x.cpuUsPerRequest));
+  results.api.jwksFetchesDuringLoad = jwksAfter - jwksBefore;
+  results.api.requests = apiRuns.reduce((n, x) => n + x.requests, 0);
+  await stop(api.child);
+  const verify = JSON.parse(execFileSync(join(release, 'examples', 'bench_verify'), [bearer, `${ISSUER}.well-known/jwks.json`, ISSUER, AUDIENCE, String(P.verifyIterations)]).toString());
+  Object.assign(results.api, verify);
+
+  await stop(provider);
+  report();
+}
+
+// ---- the table -----------------------------------------------------------------------------
+const fmt = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (a, b) => (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '—' : `${fmt(a / b, a / b < 10 ? 2 : 0)}×`);
+
+function versions() {
+  // wrk -v prints its version and exits 1: keep what it printed either way.
+  const v = (cmd, args) => { let out; try { out = execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { out = e.stdout || ''; } return out.toString().trim().split('\n')[0] || '?'; };
+  const pip = v(join(peers, 'flask-quickstart', '.venv', 'bin', 'pip'), ['freeze']) && execFileSync(join(peers, 'flask-quickstart', '.venv', 'bin', 'pip'), ['freeze']).toString();
+  const pick = (name) => (pip.match(new RegExp(`^${name}==(.+)$`, 'mi')) || [])[1] || '?';
+  const npmv = (dir, pkg) => { try { return JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return '?'; } };
+  const eoc = join(peers, 'express-openid-connect');
+  return [
+    `${v('rustc', ['--version'])}; ${v('wrk', ['-v']).replace(/ Copyright.*/, '')}`,
+    `Python ${v(join(peers, 'flask-quickstart', '.venv', 'bin', 'python'), ['-c', 'import sys;print(sys.version.split()[0])'])}: Flask ${pick('Flask')}, Authlib ${pick('Authlib')}, gunicorn ${pick('gunicorn')}`,
+    `Node ${process.version}: express ${npmv(eoc, 'express')}, express-openid-connect ${npmv(eoc, 'express-openid-connect')}; provider: oidc-provider ${npmv(join(root, 'tests', 'e2e'), 'oidc-provider')}`,
+  ];
+}
+
+function machine() {
+  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m) || [])[1] || os.arch();
+  return `${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Linux ${os.release()}`;
+}
+
+function report() {
+  const R = results;
+  const cols = systems.map((s) => s.key);
+  const peersCols = cols.filter((k) => k !== 'ours');
+  const name = Object.fromEntries(ALL.map((s) => [s.key, s.name]));
+  const rows = [];
+  const row = (label, get, digits = 0, compare = true) => {
+    const vals = cols.map((k) => get(R[k]));
+    const ours = get(R.ours);
+    rows.push([label, ...vals.map((v) => fmt(v, digits)), ...(compare ? peersCols.map((k) => ratio(ours, get(R[k]))) : peersCols.map(() => ''))]);
+  };
+  for (const c of P.conns) {
+    row(`GET / (logged in), ${c} conn: req/s`, (r) => r.wrk[c]?.rps);
+    row(`  p50 latency, ms`, (r) => r.wrk[c]?.p50, 2);
+    row(`  p99 latency, ms`, (r) => r.wrk[c]?.p99, 2);
+  }
+  row('GET / at 32 conns: app CPU µs per request', (r) => r.wrk[32]?.cpuUsPerRequest, 1);
+  row(`CPU ms per login (over ${P.logins})`, (r) => r.loginCpuMs, 2);
+  row('wall ms per login (provider included)', (r) => r.loginWallMs, 1);
+  row('RSS MiB idle (after start and one login)', (r) => r.idleMiB, 1);
+  row(`RSS MiB after ${fmt(P.memRequests)} requests`, (r) => r.loadedMiB, 1);
+  row('session cookie bytes (name=value)', (r) => r.cookieBytes);
+  row(`ms from start to first 200 on / (median of ${P.starts})`, (r) => r.startMs, 0);
+  const header = ['', ...cols.map((k) => name[k]), ...peersCols.map((k) => `ours ÷ ${name[k]}`)];
+  const table = [header, header.map((_, i) => (i === 0 ? '---' : '---:')), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+
+  const errs = [];
+  for (const k of cols) for (const c of P.conns) {
+    const w = R[k].wrk[c];
+    if (w && (w.non2xx || w.errors)) errs.push(`${name[k]} at ${c} conn: ${w.non2xx} non-2xx, ${w.errors} socket errors`);
+  }
+  const api = R.api;
+  const apiLines = [
+    `- \`/api/me\` with a bearer token (RS256 JWT access token from the provider, 32 conns): **${fmt(api.rps)} req/s**, p50 ${fmt(api.p50, 2)} ms, p99 ${fmt(api.p99, 2)} ms, app CPU ${fmt(api.cpuUsPerRequest, 1)} µs per request, ${api.non2xx} non-2xx.`,
+    `- One RS256 verify on that token, same run: **${fmt(api.rs256_verify_us, 1)} µs**; the whole \`token_check\` (parse, claims, signature): ${fmt(api.token_check_us, 1)} µs (${api.iterations} iterations each, one core).`,
+    `- JWKS fetched during the ${fmt(api.requests)} \`/api/me\` requests: **${api.jwksFetchesDuringLoad}**. Provider requests during all the authenticated \`GET /\` load on ours: **${R.ours.providerCallsDuringViews}**.`,
+  ];
+
+  const o = R.ours;
+  const g = (k) => R[k] || {};
+  const mark = (ok) => (ok ? 'met' : '**not met**');
+  const goals = [];
+  if (g('hello').wrk) for (const c of P.conns) {
+    const share = o.wrk[c]?.rps / g('hello').wrk[c]?.rps;
+    goals.push(`- GET / at ${c} conn: ${fmt(share * 100, 0)}% of the bare axum page (goal ≥ 60%): ${mark(share >= 0.6)}.`);
+  }
+  for (const [k, want] of [['gunicorn', 20], ['express', 40]]) {
+    if (!g(k).wrk) continue;
+    for (const c of P.conns) {
+      const x = o.wrk[c]?.rps / g(k).wrk[c]?.rps;
+      goals.push(`- GET / at ${c} conn: ${fmt(x, 1)}× ${name[k]} (goal ≥ ${want}×): ${mark(x >= want)}.`);
+    }
+  }
+  if (g('flask').loginCpuMs !== undefined) {
+    const x = o.loginCpuMs / g('flask').loginCpuMs;
+    goals.push(`- CPU per login: ${fmt(x * 100, 1)}% of Flask's (goal ≤ 10%): ${mark(x <= 0.1)}.`);
+    const m = o.loadedMiB / g('flask').loadedMiB;
+    const mi = o.idleMiB / g('flask').idleMiB;
+    goals.push(`- Memory: ${fmt(mi * 100, 0)}% of Flask's idle, ${fmt(m * 100, 0)}% after the load (goal ≤ 25%): ${mark(m <= 0.25 && mi <= 0.25)}.`);
+    goals.push(`- Session cookie: ${o.cookieBytes} bytes vs the Flask quickstart's ${g('flask').cookieBytes} (goal: no larger): ${mark(o.cookieBytes <= g('flask').cookieBytes)}.`);
+  }
+  const cpuView = o.wrk[32]?.cpuUsPerRequest;
+  goals.push(`- No network call on a page view: ${R.ours.providerCallsDuringViews} provider requests during the load: ${mark(R.ours.providerCallsDuringViews === 0)}. No public-key operation: a page view costs ${fmt(cpuView, 1)} µs of app CPU, against ${fmt(api.rs256_verify_us, 1)} µs for one RS256 verify: ${mark(cpuView < api.rs256_verify_us)}.`);
+  goals.push(`- JWKS fetched once per rotation: ${api.jwksFetchesDuringLoad} fetches during the \`/api/me\` load (the key was cached at the first request): ${mark(api.jwksFetchesDuringLoad <= 1)}.`);
+
+  const command = `bench/run${SMOKE ? ' --smoke' : ''}${onlyArg ? ` --only ${onlyArg.join(',')}` : ''}`;
+  const md = [
+    `# Benchmarks${SMOKE ? ' (smoke run: too short to quote)' : ''}`,
+    '',
+    `Written by \`${command}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    `Machine: ${machine()}; wrk on the same machine.`,
+    ...versions().map((x) => `Versions: ${x}.`),
+    '',
+    `Every system logs in as "${USER}" through the same oidc-provider with the same HTTP flow (redirects, the provider's login and consent forms, cookies by host and path). Load: \`wrk\` with that login's Cookie header, ${P.rounds} round(s) of ${P.seconds} s per connection count, systems alternating; the median round is shown. CPU from \`/proc/PID/stat\` (utime+stime, whole process tree), RSS from \`/proc/PID/status\` (summed over the tree: gunicorn's master and 2 workers). "ours ÷ X" divides our figure by X's: above 1 is more requests (or more cost) than X.`,
+    '',
+    table,
+    '',
+    ...(errs.length ? ['Errors reported by wrk (counted in the figures above):', ...errs.map((e) => `- ${e}`), ''] : []),
+    '## The bearer API and the hot path',
+    '',
+    ...apiLines,
+    '',
+    '## Goals (issue 5)',
+    '',
+    ...goals,
+    '',
+  ].join('\n');
+  console.log(`\n${md}`);
+  const out = SMOKE ? join(work, 'BENCHMARKS.smoke.md') : join(root, 'BENCHMARKS.md');
+  writeFileSync(out, md);
+  console.log(`written to ${out}`);
+
+  // Sanity (smoke and full): the figures must come from working systems.
+  for (const k of ['ours', 'hello']) for (const c of P.conns) {
+    const w = R[k].wrk[c];
+    if (!w || w.non2xx || w.errors || !(w.rps > 0)) failures.push(`${name[k]} at ${c} conn: ${JSON.stringify(w)}`);
+  }
+  if (R.ours.providerCallsDuringViews !== 0) failures.push(`ours called the provider ${R.ours.providerCallsDuringViews} times during page views`);
+  if (api.non2xx) failures.push(`/api/me answered ${api.non2xx} non-2xx`);
+  if (!(api.rs256_verify_us > 0)) failures.push('no RS256 verify figure');
+}
+
+main()
+  .catch((e) => { failures.push(e.stack || String(e)); })
+  .finally(async () => {
+    await stopAll();
+    if (failures.length) {
+      console.error(`\nbench FAILED:\n- ${failures.join('\n- ')}`);
+      process.exit(1);
+    }
+  });
