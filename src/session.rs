@@ -79,9 +79,11 @@ pub struct UserSession {
     /// Profile claims (from the verified ID token, merged with userinfo).
     #[serde(rename = "p")]
     pub profile: Map<String, Value>,
-    /// For `id_token_hint` at logout.
-    #[serde(rename = "it", default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    /// The provider's session id (the ID token's `sid`), sent as `logout_hint` at logout. The ID
+    /// token itself is not kept: it repeats the profile and would double the cookie, and the
+    /// provider's logout needs only `client_id` (Auth0's `/oidc/logout` and `/v2/logout` alike).
+    #[serde(rename = "sd", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Kept only when an API audience asked for one.
     #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -260,22 +262,13 @@ pub fn projected_set_cookie_len(user: &UserSession, logins: &[LoginTransaction])
 }
 
 /// Replaces the session with a fresh one (new id: no fixation) holding `user`, keeping the other
-/// tabs' logins in progress. If the cookie would be too big for browsers, drops the ID token
-/// first (logout then works without `id_token_hint`); if still too big, refuses.
+/// tabs' logins in progress. Refuses if the cookie would be too big for browsers.
 pub async fn start_user_session(
     session: &Session,
-    mut user: UserSession,
+    user: UserSession,
 ) -> Result<usize, SessionTooLarge> {
     let logins = pending(session).await;
-    let mut size = projected_set_cookie_len(&user, &logins);
-    if size > MAX_SET_COOKIE_BYTES && user.id_token.is_some() {
-        tracing::warn!(
-            set_cookie_bytes = size,
-            "session too large with the ID token; keeping it without"
-        );
-        user.id_token = None;
-        size = projected_set_cookie_len(&user, &logins);
-    }
+    let size = projected_set_cookie_len(&user, &logins);
     if size > MAX_SET_COOKIE_BYTES {
         return Err(SessionTooLarge {
             set_cookie_bytes: size,
@@ -293,16 +286,16 @@ pub async fn start_user_session(
     Ok(size)
 }
 
-/// Ends the session: the cookie is removed. Returns the ID token for the provider's logout.
+/// Ends the session: the cookie is removed. Returns the provider's session id for its logout.
 pub async fn end_session(session: &Session) -> Option<String> {
-    let id_token = match session.get::<UserSession>(USER_KEY).await {
-        Ok(user) => user.and_then(|u| u.id_token),
+    let sid = match session.get::<UserSession>(USER_KEY).await {
+        Ok(user) => user.and_then(|u| u.sid),
         Err(_) => None,
     };
     if let Err(err) = session.flush().await {
         log_store_error(err);
     }
-    id_token
+    sid
 }
 
 /// The logged-in user, if any (never fails: a broken session reads as logged out).
@@ -361,7 +354,7 @@ mod tests {
     fn the_display_name_falls_back_through_the_usual_claims() {
         let mut user = UserSession {
             profile: Map::new(),
-            id_token: None,
+            sid: None,
             access_token: None,
             refresh_token: None,
             token_expires_at: None,

@@ -255,7 +255,10 @@ pub async fn callback(
     let wants_api = state.config.audience.is_some();
     let user = UserSession {
         profile,
-        id_token: Some(id_token.to_string()),
+        sid: claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         access_token: wants_api.then(|| tokens.access_token.clone()),
         refresh_token: tokens.refresh_token.clone(),
         token_expires_at: tokens.expires_in.map(|s| now + s),

@@ -1,5 +1,7 @@
 //! `/logout`: ends the session here, then at the provider: its `end_session_endpoint` when
-//! discovery advertises one (RP-initiated logout), otherwise Auth0's `/v2/logout`.
+//! discovery advertises one (RP-initiated logout), otherwise Auth0's `/v2/logout`. Both go by
+//! `client_id`, with the provider's session id as `logout_hint`: the session keeps no ID token
+//! for `id_token_hint` (it would double the cookie; see `session::UserSession::sid`).
 
 use axum::extract::State;
 use axum::response::Redirect;
@@ -9,7 +11,7 @@ use crate::AppState;
 use crate::session::end_session;
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> Redirect {
-    let id_token = end_session(&session).await;
+    let sid = end_session(&session).await;
     let config = &state.config;
     let metadata = match state.provider.metadata().await {
         Ok(m) => m,
@@ -23,11 +25,11 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Redirect
         Some(endpoint) => url::Url::parse(endpoint).map(|mut url| {
             {
                 let mut q = url.query_pairs_mut();
-                if let Some(token) = &id_token {
-                    q.append_pair("id_token_hint", token);
-                }
                 q.append_pair("post_logout_redirect_uri", config.post_logout_uri())
                     .append_pair("client_id", &config.client_id);
+                if let Some(sid) = &sid {
+                    q.append_pair("logout_hint", sid);
+                }
             }
             url
         }),

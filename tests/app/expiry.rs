@@ -2,29 +2,12 @@
 //! the past: absolute expiry (7 days), idle expiry (24 h), the hourly slide, and the 10-minute
 //! login window.
 
-use auth0_login::config::parse_secret_key;
 use auth0_login::session::COOKIE_NAME;
 use auth0_login::token_check::unix_now;
-use cookie::{Cookie, CookieJar, Key};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-/// A session cookie the app will decrypt, holding `data`, expiring at `expires_at` (unix time).
-fn forge(data: Value, expires_at: i64) -> String {
-    let record = tower_sessions::session::Record {
-        id: tower_sessions::session::Id::default(),
-        data: serde_json::from_value(data).unwrap(),
-        expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at).unwrap(),
-    };
-    let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
-    let key = Key::derive_from(parse_secret_key(SECRET_KEY).unwrap().bytes());
-    let mut jar = CookieJar::new();
-    jar.private_mut(&key).add(Cookie::new(COOKIE_NAME, value));
-    let cookie = jar.get(COOKIE_NAME).unwrap();
-    format!("{}={}", COOKIE_NAME, cookie.value())
-}
 
 fn user(logged_in_ago: i64, refreshed_ago: i64) -> Value {
     let now = unix_now();
@@ -45,7 +28,7 @@ async fn home_with(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
 #[tokio::test]
 async fn a_forged_session_under_the_right_key_is_accepted_which_makes_the_tests_below_meaningful() {
     let app = spawn_app().await;
-    let (html, _) = home_with(&app, &forge(user(60, 60), unix_now() + 3600)).await;
+    let (html, _) = home_with(&app, &forge_session(user(60, 60), unix_now() + 3600)).await;
     assert!(html.contains("Welcome Old Timer!"), "{html}");
 }
 
@@ -53,9 +36,17 @@ async fn a_forged_session_under_the_right_key_is_accepted_which_makes_the_tests_
 async fn a_session_older_than_seven_days_is_logged_out_however_active() {
     let app = spawn_app().await;
     let eight_days = 8 * 24 * 3600;
-    let (html, _) = home_with(&app, &forge(user(eight_days, 60), unix_now() + 3600)).await;
+    let (html, _) = home_with(
+        &app,
+        &forge_session(user(eight_days, 60), unix_now() + 3600),
+    )
+    .await;
     assert!(html.contains("Welcome Guest"), "{html}");
-    let (html, _) = home_with(&app, &forge(user(6 * 24 * 3600, 60), unix_now() + 3600)).await;
+    let (html, _) = home_with(
+        &app,
+        &forge_session(user(6 * 24 * 3600, 60), unix_now() + 3600),
+    )
+    .await;
     assert!(
         html.contains("Welcome Old Timer!"),
         "six days is still within the limit"
@@ -66,7 +57,7 @@ async fn a_session_older_than_seven_days_is_logged_out_however_active() {
 async fn a_session_idle_past_its_deadline_is_logged_out_and_cleared() {
     let app = spawn_app().await;
     // The deadline travels inside the encrypted record: replaying an old cookie does not help.
-    let (html, cookies) = home_with(&app, &forge(user(3600, 3600), unix_now() - 1)).await;
+    let (html, cookies) = home_with(&app, &forge_session(user(3600, 3600), unix_now() - 1)).await;
     assert!(html.contains("Welcome Guest"), "{html}");
     assert!(
         cookies
@@ -79,7 +70,7 @@ async fn a_session_idle_past_its_deadline_is_logged_out_and_cleared() {
 #[tokio::test]
 async fn activity_pushes_the_idle_deadline_back_at_most_hourly() {
     let app = spawn_app().await;
-    let (_, cookies) = home_with(&app, &forge(user(7200, 7200), unix_now() + 3600)).await;
+    let (_, cookies) = home_with(&app, &forge_session(user(7200, 7200), unix_now() + 3600)).await;
     let renewed = cookies
         .iter()
         .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
@@ -88,7 +79,7 @@ async fn activity_pushes_the_idle_deadline_back_at_most_hourly() {
         renewed.contains("Max-Age=86"),
         "a fresh 24 h deadline: {renewed}"
     );
-    let (_, cookies) = home_with(&app, &forge(user(7200, 600), unix_now() + 3600)).await;
+    let (_, cookies) = home_with(&app, &forge_session(user(7200, 600), unix_now() + 3600)).await;
     assert!(
         cookies.is_empty(),
         "refreshed 10 minutes ago: no rewrite, {cookies:?}"
@@ -102,7 +93,7 @@ async fn a_login_older_than_ten_minutes_is_refused() {
         json!({"l": [{"s": "old-state", "n": "n", "v": "v", "r": "/", "t": unix_now() - 11 * 60}]});
     let response = reqwest::Client::new()
         .get(format!("{}/callback?code=c&state=old-state", app.base))
-        .header("Cookie", forge(old, unix_now() + 3600))
+        .header("Cookie", forge_session(old, unix_now() + 3600))
         .send()
         .await
         .unwrap();

@@ -280,3 +280,36 @@ pub fn esp_rows(issuer: &str, audience: &str) -> Vec<Row> {
         Row { name: "valid", token: good, category: "", status: 200, message: "" },
     ]
 }
+
+fn session_key() -> cookie::Key {
+    cookie::Key::derive_from(parse_secret_key(SECRET_KEY).unwrap().bytes())
+}
+
+/// A session cookie (`name=value`) the app will decrypt, holding `data` and expiring at
+/// `expires_at` (unix time): for sessions dated in the past.
+pub fn forge_session(data: serde_json::Value, expires_at: i64) -> String {
+    use auth0_login::session::COOKIE_NAME;
+    let record = tower_sessions::session::Record {
+        id: tower_sessions::session::Id::default(),
+        data: serde_json::from_value(data).unwrap(),
+        expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at).unwrap(),
+    };
+    let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
+    let mut jar = cookie::CookieJar::new();
+    jar.private_mut(&session_key())
+        .add(cookie::Cookie::new(COOKIE_NAME, value));
+    format!("{COOKIE_NAME}={}", jar.get(COOKIE_NAME).unwrap().value())
+}
+
+/// What a session cookie's value holds: the decrypted record, as JSON (`{"data": {...}}`).
+pub fn open_session_cookie(value: &str) -> serde_json::Value {
+    use auth0_login::session::COOKIE_NAME;
+    let mut jar = cookie::CookieJar::new();
+    jar.add_original(cookie::Cookie::new(COOKIE_NAME, value.to_string()));
+    let plain = jar
+        .private(&session_key())
+        .get(COOKIE_NAME)
+        .expect("the cookie decrypts under the test key");
+    let record = tower_sessions_cookie_store::decode_record(plain.value()).unwrap();
+    serde_json::json!({ "data": record.data })
+}
