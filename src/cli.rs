@@ -68,12 +68,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
+/// Logs at info: startup, logins, logouts, refusals and errors, each tagged with its request id.
+/// A line per request (method, path, status, latency) is at debug: `RUST_LOG=debug` or
+/// `RUST_LOG=info,tower_http=debug`. Colours only on a terminal.
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal())
         .try_init();
 }
 

@@ -151,7 +151,12 @@ async fn pages_carry_security_headers_and_no_cache() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(h.contains_key("x-request-id"));
+    let again = app.get("/").await;
+    assert_ne!(
+        h["x-request-id"],
+        again.headers()["x-request-id"],
+        "each request gets its own id"
+    );
     let css = app.get("/static/style.css").await;
     assert_eq!(css.status(), StatusCode::OK);
     assert!(
