@@ -44,7 +44,6 @@ const appEnv = (port) => ({
   APP_SECRET_KEY: SECRET_KEY,
   APP_BASE_URL: base(port),
   PORT: String(port),
-  RUST_LOG: 'warn',
 });
 
 // Each system: how to start it, and which cookies are its session. The Rust binaries run from

@@ -114,6 +114,8 @@ struct IdpState {
     codes: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashMap<String, Map<String, Value>>>,
     jwks_fetches: AtomicUsize,
+    /// Every request the provider answered (any path).
+    requests: AtomicUsize,
     token_requests: AtomicUsize,
 }
 
@@ -155,6 +157,7 @@ impl DemoProvider {
             codes: Mutex::new(HashMap::new()),
             access_tokens: Mutex::new(HashMap::new()),
             jwks_fetches: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
             token_requests: AtomicUsize::new(0),
         });
         let router = router(state.clone());
@@ -197,6 +200,11 @@ impl DemoProvider {
         self.state.jwks_fetches.load(Ordering::SeqCst)
     }
 
+    /// Requests of any kind the provider has answered: a page view must add none.
+    pub fn request_count(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
     pub fn token_request_count(&self) -> usize {
         self.state.token_requests.load(Ordering::SeqCst)
     }
@@ -224,6 +232,15 @@ fn router(state: Shared) -> Router {
         .route("/oidc/logout", get(end_session))
         .route("/v2/logout", get(v2_logout))
         .route("/avatar/{name}", get(avatar))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            |State(s): State<Shared>,
+             request: axum::extract::Request,
+             next: axum::middleware::Next| async move {
+                s.requests.fetch_add(1, Ordering::SeqCst);
+                next.run(request).await
+            },
+        ))
         .with_state(state)
 }
 

@@ -203,3 +203,26 @@ async fn the_redirect_uri_comes_from_configuration_not_the_host_header() {
     assert!(!url.contains("evil.example"), "{url}");
     assert!(url.contains(&urlencode(&format!("{}/callback", app.base))));
 }
+
+#[tokio::test]
+async fn an_authenticated_page_view_calls_nothing_at_the_provider() {
+    let app = spawn_app().await;
+    app.login().await;
+    let before = app.provider().request_count();
+    let jwks_before = app.provider().jwks_fetch_count();
+    for path in ["/", "/profile", "/", "/api/me"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(
+            set_cookies(&response).is_empty(),
+            "{path} rewrote the session cookie"
+        );
+    }
+    assert!(app.page("/").await.contains("Welcome Jane Doe!"));
+    assert_eq!(
+        app.provider().request_count(),
+        before,
+        "page views must not call the provider (discovery, JWKS, userinfo)"
+    );
+    assert_eq!(app.provider().jwks_fetch_count(), jwks_before);
+}
