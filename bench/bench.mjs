@@ -11,6 +11,7 @@
 //            target/bench/BENCHMARKS.smoke.md); fails if any system cannot log in or serve.
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +138,7 @@ async function fetchOnce(url, init) {
   try {
     return await fetch(url, init);
   } catch (e) {
-    if (e.cause?.code === 'UND_ERR_SOCKET' || e.cause?.code === 'ECONNRESET') return fetch(url, init);
+    if (['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE'].includes(e.cause?.code)) return fetch(url, init);
     throw e;
   }
 }
@@ -273,7 +274,14 @@ const rotate = (xs, r) => xs.map((_, i) => xs[(i + r) % xs.length]);
 
 async function providerStats() {
   try {
-    return await (await fetchOnce(`${ISSUER}__stats`)).json();
+    // A new connection each time: the last one may have idled out during a long wrk run.
+    return await new Promise((resolve, reject) => {
+      http.get(`${ISSUER}__stats`, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => { try { resolve(JSON.parse(body)); } catch (err) { reject(err); } });
+      }).on('error', reject);
+    });
   } catch (e) {
     throw new Error(`the provider's /__stats failed: ${e.cause?.message || e.message}\n${providerChild?.output || ''}`);
   }
