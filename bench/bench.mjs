@@ -437,7 +437,8 @@ const ratio = (a, b) => (a === undefined || b === undefined || Number.isNaN(a) |
 function versions() {
   // wrk -v prints its version and exits 1: keep what it printed either way.
   const v = (cmd, args) => { let out; try { out = execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { out = e.stdout || ''; } return out.toString().trim().split('\n')[0] || '?'; };
-  const pip = v(join(peers, 'flask-quickstart', '.venv', 'bin', 'pip'), ['freeze']) && execFileSync(join(peers, 'flask-quickstart', '.venv', 'bin', 'pip'), ['freeze']).toString();
+  let pip = '';
+  try { pip = execFileSync(join(peers, 'flask-quickstart', '.venv', 'bin', 'pip'), ['freeze']).toString(); } catch { /* versions show '?' */ }
   const pick = (name) => (pip.match(new RegExp(`^${name}==(.+)$`, 'mi')) || [])[1] || '?';
   const npmv = (dir, pkg) => { try { return JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return '?'; } };
   const eoc = join(peers, 'express-openid-connect');
