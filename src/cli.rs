@@ -260,7 +260,10 @@ impl token_check::KeySource for NoKeys {
 pub fn render_report(report: &CheckReport) -> String {
     let mut out = String::new();
     let pretty = |m: &Option<serde_json::Map<String, serde_json::Value>>| match m {
-        Some(m) => serde_json::to_string_pretty(m).unwrap_or_default(),
+        // The decoded parts are attacker-chosen: nothing in them may drive the terminal.
+        Some(m) => token_check::text::terminal_safe_json(
+            &serde_json::to_string_pretty(m).unwrap_or_default(),
+        ),
         None => "(could not be decoded)".into(),
     };
     out.push_str(&format!(

@@ -64,6 +64,8 @@ impl std::fmt::Display for Category {
 /// The messages Envoy's jwt_authn (and so ESPv2) uses, so clients and runbooks recognise them.
 pub mod message {
     pub const MISSING: &str = "Jwt is missing";
+    pub const TOO_LARGE: &str = "Jwt is too large";
+    pub const CRIT_UNSUPPORTED: &str = "Jwt header [crit] names an unsupported extension";
     pub const NOT_THREE_PARTS: &str =
         "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections";
     pub const HEADER_BAD_BASE64: &str = "Jwt header is an invalid Base64url encoded";

@@ -7,7 +7,27 @@ use openidconnect::JsonWebKeyAlgorithm;
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreJwsSigningAlgorithm};
 use serde_json::{Map, Value};
 
+use super::text::quote;
 use super::{Category, Failure, message};
+
+/// Tokens longer than this are refused before any decoding. Auth0's are 1-3 KB; 16 KB leaves room
+/// for large custom claims while a 300 KB token costs nothing.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z. Anything later (or `1e30`) is BAD_FORMAT,
+/// so the time checks never see a value their arithmetic cannot hold.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A NumericDate claim (RFC 7519: seconds since 1970, fractions allowed) as whole seconds, when it
+/// is a number from 1 to [`MAX_NUMERIC_DATE`].
+pub(super) fn numeric_date(value: &Value) -> Option<i64> {
+    let n = value.as_f64()?;
+    if n.is_finite() && n > 0.0 && n <= MAX_NUMERIC_DATE as f64 {
+        Some(n as i64)
+    } else {
+        None
+    }
+}
 
 /// The algorithms ESP accepts in a header; anything else is BAD_FORMAT.
 pub const ESP_ALGORITHMS: [&str; 7] = [
@@ -74,6 +94,16 @@ fn decode_json_part(
 /// format problems that do not stop the other checks.
 pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>> {
     let token = token.trim();
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(vec![bad(
+            message::TOO_LARGE,
+            format!(
+                "the token is {} bytes; tokens over {MAX_TOKEN_BYTES} bytes are refused before decoding",
+                token.len()
+            ),
+            "Auth0 tokens are a few KB. Trim the custom claims an Action adds, or send the token that was issued, once.",
+        )]);
+    }
     let pieces: Vec<&str> = token.split('.').collect();
     if token.is_empty() {
         return Err(vec![bad(
@@ -139,7 +169,11 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         Some(Value::String(name)) => {
             failures.push(bad(
                 message::ALG_UNSUPPORTED,
-                format!("alg is {name:?}; supported: {}", ESP_ALGORITHMS.join(", ")),
+                format!(
+                    "alg is {}; supported: {}",
+                    quote(name),
+                    ESP_ALGORITHMS.join(", ")
+                ),
                 "Sign tokens with RS256, Auth0's default.",
             ));
             None
@@ -166,13 +200,44 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         }
     };
 
+    // RFC 7515 4.1.11: a `crit` header names extensions the recipient must understand. This app
+    // understands none, so any `crit` is refused rather than ignored.
+    if let Some(crit) = header.get("crit") {
+        let names = match crit {
+            Value::Array(items) => items
+                .iter()
+                .take(5)
+                .map(|v| {
+                    v.as_str()
+                        .map(quote)
+                        .unwrap_or_else(|| "(not a string)".into())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "(not a list)".into(),
+        };
+        failures.push(bad(
+            message::CRIT_UNSUPPORTED,
+            format!("the header's crit names extensions this app does not understand: {names}"),
+            "Auth0 never sets crit. A token that requires an extension must be verified by software that implements it.",
+        ));
+    }
+
     for claim in ["iat", "exp", "nbf"] {
         if let Some(v) = payload.get(claim)
-            && !v.as_f64().is_some_and(|n| n > 0.0)
+            && numeric_date(v).is_none()
         {
+            let detail = if v.as_f64().is_some_and(|n| n > 0.0) {
+                format!(
+                    "{claim} is {}, outside the range of dates (1 to {MAX_NUMERIC_DATE}, the year 9999)",
+                    super::text::truncate(&v.to_string(), 40)
+                )
+            } else {
+                format!("{claim} must be a number of seconds since 1970, greater than 0")
+            };
             failures.push(bad(
                 claim_message(claim, "is not a positive number"),
-                format!("{claim} must be a number of seconds since 1970, greater than 0"),
+                detail,
                 SHAPE_REMEDY,
             ));
         }

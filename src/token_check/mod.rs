@@ -8,6 +8,7 @@
 
 mod category;
 mod format;
+pub mod text;
 
 pub use category::{Category, message};
 
@@ -16,7 +17,8 @@ use openidconnect::{AccessToken, AccessTokenHash, JsonWebKey};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use format::ESP_ALGORITHMS;
+pub use format::{ESP_ALGORITHMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES};
+use text::quote;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, as ESP allows.
 pub const DEFAULT_LEEWAY_SECS: i64 = 60;
@@ -84,7 +86,7 @@ impl Expectations {
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
@@ -176,7 +178,8 @@ impl Failure {
         Self {
             category,
             message,
-            detail: detail.into(),
+            // Details quote the token: never raw control characters, never unbounded.
+            detail: text::clean(&detail.into()),
             remedy: remedy.into(),
         }
     }
@@ -308,7 +311,7 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
                     Vec::new(),
                     &format!(
                         "JWKS has a key for kid {}",
-                        parts.kid.as_deref().unwrap_or("(none)")
+                        parts.kid.as_deref().map(quote).unwrap_or("(none)".into())
                     ),
                 ));
                 Some((key, alg.clone()))
@@ -345,7 +348,7 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
                     vec![Failure::new(
                         Category::SignatureInvalid,
                         message::VERIFICATION_FAILS,
-                        format!("the signature does not verify with key {}: {err}", parts.kid.as_deref().unwrap_or("(no kid)")),
+                        format!("the signature does not verify with key {}: {err}", parts.kid.as_deref().map(quote).unwrap_or("(no kid)".into())),
                         "The token was altered, or signed by another tenant or key. Get a fresh token from the tenant named in AUTH0_DOMAIN.",
                     )],
                     "",
@@ -379,7 +382,7 @@ fn step(name: &'static str, failures: Vec<Failure>, pass_note: &str) -> Step {
         name,
         outcome: if failures.is_empty() {
             Outcome::Pass {
-                note: pass_note.to_string(),
+                note: text::clean(pass_note),
             }
         } else {
             Outcome::Fail { failures }
@@ -416,11 +419,16 @@ fn key_failure(err: KeyError, kid: Option<&str>) -> Failure {
             message::NO_MATCHING_KEY,
             format!(
                 "no key with kid {} in the JWKS (it has: {}), even after refetching it",
-                kid.unwrap_or("(none)"),
+                kid.map(quote).unwrap_or("(none)".into()),
                 if available.is_empty() {
                     "no keys".into()
                 } else {
-                    available.join(", ")
+                    available
+                        .iter()
+                        .take(10)
+                        .map(|k| quote(k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
             "The token was signed by a key this tenant does not publish: it comes from another tenant (check AUTH0_DOMAIN), or the key was revoked. Log in again for a fresh token.",
@@ -437,7 +445,7 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
                 message::ISSUER_NOT_CONFIGURED,
                 format!(
                     "this service trusts no issuer yet, so iss {} cannot be accepted",
-                    iss.unwrap_or("(missing)")
+                    iss.map(quote).unwrap_or("(missing)".into())
                 ),
                 expect.unconfigured.clone(),
             )],
@@ -452,7 +460,7 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
         failures.push(Failure::new(
             Category::Unknown,
             message::SELF_ISSUED_SUB,
-            format!("iss {iss:?} is an e-mail address, and sub differs from it"),
+            format!("iss {} is an e-mail address, and sub differs from it", quote(iss)),
             "A self-issued token (a service account signing its own JWT) must have sub equal to iss.",
         ));
     }
@@ -464,7 +472,7 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
             failures.push(Failure::new(
                 Category::IssuerNotAllowed,
                 message::ISSUER_NOT_ALLOWED,
-                format!("iss is {iss:?}; this app trusts only {expected:?}"),
+                format!("iss is {}; this app trusts only {expected:?}", quote(iss)),
                 if slash_only {
                     "The issuers differ only by a trailing slash: an issuer must match exactly. Check the provider's discovery document and AUTH0_DOMAIN.".to_string()
                 } else {
@@ -473,58 +481,69 @@ fn check_issuer(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Fai
             ));
         }
     }
-    (failures, format!("iss is {}", iss.unwrap_or("?")))
+    (
+        failures,
+        format!("iss is {}", iss.map(quote).unwrap_or("?".into())),
+    )
 }
 
 fn check_time(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Failure>, String) {
     let now = expect.now;
     let leeway = expect.leeway_secs;
-    let num = |name: &str| payload.get(name).and_then(Value::as_f64).map(|v| v as i64);
+    // Out-of-range values are BAD_FORMAT (the format check); here every value is a sane date, and
+    // the arithmetic saturates anyway: nothing from a token can overflow it.
+    let num = |name: &str| payload.get(name).and_then(format::numeric_date);
     let mut failures = Vec::new();
     let clock_remedy = "Get a fresh token (log in again). If it keeps happening, this server's clock or the provider's is off: check `timedatectl` / NTP.";
     match num("exp") {
-        None if payload.contains_key("exp") => {} // wrong type: reported by the format check
+        None if payload.contains_key("exp") => {} // wrong type or range: reported by the format check
         None => failures.push(Failure::new(
             Category::TimeConstraintFailure,
             message::EXPIRED,
             "the token has no exp claim, so it would never expire",
             "Tokens must carry an expiry. Tokens from Auth0 always do: check where this one came from.",
         )),
-        Some(exp) if now >= exp + leeway => failures.push(Failure::new(
+        Some(exp) if now >= exp.saturating_add(leeway) => failures.push(Failure::new(
             Category::TimeConstraintFailure,
             message::EXPIRED,
-            format!("exp {exp} is {} s in the past (leeway {leeway} s)", now - exp),
+            format!(
+                "exp {exp} is {} s in the past (leeway {leeway} s)",
+                now.saturating_sub(exp)
+            ),
             clock_remedy,
         )),
         Some(_) => {}
     }
     for claim in ["nbf", "iat"] {
         if let Some(t) = num(claim)
-            && t > now + leeway
+            && t > now.saturating_add(leeway)
         {
             failures.push(Failure::new(
                 Category::TimeConstraintFailure,
                 message::NOT_YET_VALID,
                 format!(
                     "{claim} {t} is {} s in the future (leeway {leeway} s)",
-                    t - now
+                    t.saturating_sub(now)
                 ),
                 clock_remedy,
             ));
         }
     }
     let note = match num("exp") {
-        Some(exp) => format!("expires in {} s", exp - now),
+        Some(exp) => format!("expires in {} s", exp.saturating_sub(now)),
         None => String::new(),
     };
     (failures, note)
 }
 
-/// ESP compares audiences ignoring a leading scheme and a trailing slash.
-fn normalize_audience(aud: &str) -> &str {
-    aud.trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
+/// ESP compares audiences ignoring a leading scheme and a trailing slash: at most one of each,
+/// so `https://http://api.example//` stays distinct from `https://api.example/`.
+pub fn normalize_audience(aud: &str) -> &str {
+    let aud = aud
+        .strip_prefix("https://")
+        .or_else(|| aud.strip_prefix("http://"))
+        .unwrap_or(aud);
+    aud.strip_suffix('/').unwrap_or(aud)
 }
 
 fn check_audience(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<Failure>, String) {
@@ -544,7 +563,7 @@ fn check_audience(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<F
         failures.push(Failure::new(
             Category::AudienceNotAllowed,
             message::AUDIENCE_NOT_ALLOWED,
-            format!("aud is {auds:?}; this app accepts {:?}", expect.audiences),
+            format!("aud is {}; this app accepts {:?}", quote_list(&auds), expect.audiences),
             if expect.audience_setting == "AUTH0_CLIENT_ID" {
                 "The ID token was issued to another application: AUTH0_CLIENT_ID must be the Client ID of the application the login went through.".to_string()
             } else {
@@ -564,12 +583,23 @@ fn check_audience(payload: &Map<String, Value>, expect: &Expectations) -> (Vec<F
             failures.push(Failure::new(
                 Category::AuthorizedPartyMismatch,
                 message::AZP_MISMATCH,
-                format!("the token has {} audiences and azp is {azp:?}, not this client", auds.len()),
+                format!("the token has {} audiences and azp is {}, not this client", auds.len(), azp.map(quote).unwrap_or("missing".into())),
                 "An ID token for several audiences must name this app as azp: check AUTH0_CLIENT_ID.",
             ));
         }
     }
-    (failures, format!("aud is {auds:?}"))
+    (failures, format!("aud is {}", quote_list(&auds)))
+}
+
+/// A token's audience list, quoted and bounded (a token may carry thousands).
+fn quote_list(values: &[&str]) -> String {
+    let shown: Vec<String> = values.iter().take(5).map(|v| quote(v)).collect();
+    let more = values.len().saturating_sub(shown.len());
+    if more > 0 {
+        format!("[{} and {more} more]", shown.join(", "))
+    } else {
+        format!("[{}]", shown.join(", "))
+    }
 }
 
 fn check_nonce(payload: &Map<String, Value>, id: &IdTokenExpectations) -> (Vec<Failure>, String) {

@@ -23,8 +23,12 @@ fn check_token(args: &[&str]) -> (i32, String) {
     )
 }
 
+/// A JWKS file of its own for each call: tests run in parallel and must not share one path.
 fn jwks_file() -> String {
-    let path = std::env::temp_dir().join(format!("auth0-login-jwks-{}.json", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::env::temp_dir().join(format!("auth0-login-jwks-{}-{n}.json", std::process::id()));
     std::fs::write(
         &path,
         serde_json::to_string(&jwks_of(&[DEMO_KID_1])).unwrap(),
@@ -125,4 +129,37 @@ fn a_token_that_cannot_be_decoded_skips_the_later_checks() {
     assert!(out.contains("FAIL  format"));
     assert!(out.contains("SKIP  signature"));
     assert!(out.contains("AUTH0_AUDIENCE"), "opaque-token remedy: {out}");
+}
+
+#[test]
+fn check_token_never_writes_a_control_character_from_the_token_to_the_terminal() {
+    use auth0_login::demo_idp::keys::SigningKey;
+    let evil = "kid\r\nEvery check passed.\u{1b}[2J\u{9b}0m\u{7f}";
+    let token = SigningKey::fixture(DEMO_KID_1).sign_with_header(
+        serde_json::json!({"alg": "RS256", "kid": evil, "x\u{1b}]0;t\u{7}": 1}),
+        serde_json::json!({"iss": evil, "sub": evil, "aud": API, "exp": 4_000_000_000u64})
+            .as_object()
+            .unwrap(),
+    );
+    let (code, out) = check_token(&[
+        &token,
+        "--issuer",
+        ISSUER,
+        "--audience",
+        API,
+        "--jwks-file",
+        &jwks_file(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    for c in out.chars() {
+        assert!(
+            c == '\n' || !c.is_control(),
+            "raw {c:?} in the output:\n{out}"
+        );
+    }
+    assert!(
+        !out.lines().any(|l| l.trim() == "Every check passed."),
+        "a token forged a line of the report:\n{out}"
+    );
+    assert!(out.contains("ISSUER_NOT_ALLOWED"), "{out}");
 }
