@@ -88,11 +88,21 @@ pub async fn run(args: Vec<String>) -> ExitCode {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Command::Serve { demo }) => {
-            init_tracing();
-            serve(demo).await
+        Ok(command) => {
+            // .env first, so that RUST_LOG set there applies to logging.
+            if let Err(errors) = config::load_dotenv() {
+                eprintln!("{errors}");
+                return ExitCode::from(2);
+            }
+            match command {
+                Command::Serve { demo } => {
+                    init_tracing();
+                    serve(demo).await
+                }
+                Command::CheckToken(args) => check_token(args).await,
+                Command::Help => ExitCode::SUCCESS,
+            }
         }
-        Ok(Command::CheckToken(args)) => check_token(args).await,
         Err(why) => {
             eprintln!("{why}\n\n{USAGE}");
             ExitCode::from(2)
@@ -164,7 +174,6 @@ pub async fn start_demo_provider(config: &mut Config) -> anyhow::Result<DemoProv
 }
 
 async fn check_token(args: CheckTokenArgs) -> ExitCode {
-    let _ = dotenvy::dotenv();
     let token = if args.token == "-" {
         let mut buf = String::new();
         if let Err(err) = std::io::stdin().read_to_string(&mut buf) {

@@ -109,18 +109,8 @@ impl Config {
             .unwrap_or_default()
     }
 
-    /// Reads the process environment, after loading `.env` if there is one.
+    /// Reads the process environment (call [`load_dotenv`] first to include `.env`).
     pub fn from_env(mode: Mode) -> Result<Self, ConfigErrors> {
-        // A missing .env is normal (variables may come from the environment); a broken one is not.
-        if let Err(err) = dotenvy::dotenv()
-            && !err.not_found()
-        {
-            return Err(ConfigErrors(vec![Problem {
-                variable: ".env",
-                problem: format!("could not be read: {err}"),
-                fix: "Fix the line it names (KEY=value, one per line), or delete .env and use environment variables.".into(),
-            }]));
-        }
         Self::from_lookup(mode, |key| std::env::var(key).ok())
     }
 
@@ -354,6 +344,75 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// Loads `.env` (from the working directory or the nearest parent that has one) into the
+/// environment, without overriding variables already set. A missing file is normal; a broken one
+/// is reported by file, line number and key, never with its value: the line may hold a secret.
+pub fn load_dotenv() -> Result<(), ConfigErrors> {
+    let Ok(mut dir) = std::env::current_dir() else {
+        return Ok(());
+    };
+    let path = loop {
+        let candidate = dir.join(".env");
+        if candidate.is_file() {
+            break candidate;
+        }
+        if !dir.pop() {
+            return Ok(());
+        }
+    };
+    let fail = |problem: String, fix: &str| ConfigErrors(vec![Problem::new(".env", problem, fix)]);
+    match dotenvy::from_path(&path) {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::LineParse(bad, _)) => {
+            let content = std::fs::read_to_string(&path).unwrap_or_default();
+            let (line, key) = locate_bad_line(&content, &bad);
+            Err(fail(
+                format!(
+                    "({}) line {line}{} cannot be parsed (its value is not shown: it may be a secret)",
+                    path.display(),
+                    key.map(|k| format!(", {k}")).unwrap_or_default()
+                ),
+                "Write one KEY=value per line; quote a value that has spaces or # in it, e.g. AUTH0_SCOPE=\"openid profile email\".",
+            ))
+        }
+        Err(dotenvy::Error::Io(err)) => Err(fail(
+            format!("({}) could not be read: {}", path.display(), err.kind()),
+            "Make .env readable by this user, or delete it and use environment variables.",
+        )),
+        Err(_) => Err(fail(
+            format!(
+                "({}) could not be loaded (a value is not valid Unicode, or a ${{...}} substitution is broken)",
+                path.display()
+            ),
+            "Check the file for stray bytes and unbalanced ${...}.",
+        )),
+    }
+}
+
+/// The 1-based line where `bad` (what dotenvy could not parse) starts, and the key it sets if
+/// that much is readable.
+fn locate_bad_line(content: &str, bad: &str) -> (usize, Option<String>) {
+    let first = bad.lines().next().unwrap_or("").trim();
+    let line = content
+        .lines()
+        .position(|l| !first.is_empty() && l.trim() == first)
+        .map_or(0, |i| i + 1);
+    let key = first
+        .trim_start_matches("export ")
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|k| {
+            first.contains('=')
+                && !k.is_empty()
+                && k.len() <= 64
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .map(str::to_string);
+    (line, key)
+}
+
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.to_ascii_lowercase();
     v.starts_with('{') || v.starts_with('<') || v.contains("your") || v == "changeme"
@@ -402,10 +461,18 @@ pub fn parse_provider_base(raw: &str) -> Result<Url, Problem> {
             "Use just the domain: the app adds /.well-known/openid-configuration itself.",
         ));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo it: the page and the log would show the password.
         return Err(Problem::new(
             var,
-            format!("{raw:?} has a query, fragment or user name"),
+            "has a user name or password in it (user:password@)".into(),
+            "Use just the domain, e.g. dev-abc123.us.auth0.com: the provider needs no credentials in the URL.",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Problem::new(
+            var,
+            format!("{raw:?} has a query or fragment"),
             "Use just the domain, e.g. dev-abc123.us.auth0.com.",
         ));
     }
@@ -460,6 +527,13 @@ pub fn parse_base_url(raw: Option<&str>, port: u16) -> Result<String, Problem> {
             var,
             format!("{raw:?} is not an http(s) URL"),
             "Use the address browsers open, e.g. http://localhost:3000.",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Problem::new(
+            var,
+            "has a user name or password in it (user:password@)".into(),
+            "Use only scheme, host and port, e.g. https://app.example.com: this URL is sent to every browser and to the provider.",
         ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
@@ -614,6 +688,47 @@ mod tests {
         assert!(parse_secret_key("not a key at all, just words!").is_err());
         // base64 of 32 distinct bytes is fine too.
         assert!(parse_secret_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").is_ok());
+    }
+
+    #[test]
+    fn credentials_in_either_url_are_refused_without_echoing_them() {
+        for raw in [
+            "http://:pw@127.0.0.1:4000",
+            "https://user@dev.auth0.com",
+            "https://u:hunter2@dev.auth0.com/",
+        ] {
+            let err = parse_provider_base(raw).unwrap_err();
+            assert!(
+                err.problem.contains("user name or password"),
+                "{raw}: {err:?}"
+            );
+            assert!(
+                !err.problem.contains("pw") && !err.problem.contains("hunter2"),
+                "{err:?}"
+            );
+        }
+        for raw in [
+            "https://u:hunter2@app.example.com",
+            "http://:pw@localhost:3000",
+            "https://app.example.com/?x=1",
+            "https://app.example.com/#f",
+        ] {
+            let err = parse_base_url(Some(raw), 3000).unwrap_err();
+            assert!(!err.problem.contains("hunter2"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_dotenv_line_is_located_by_number_and_key() {
+        let content = "# comment\nAUTH0_DOMAIN=ok\nAUTH0_CLIENT_SECRET=a b\"c\nX=1\n";
+        assert_eq!(
+            locate_bad_line(content, "AUTH0_CLIENT_SECRET=a b\"c\nX=1\n"),
+            (3, Some("AUTH0_CLIENT_SECRET".into()))
+        );
+        assert_eq!(
+            locate_bad_line("a\nnot a setting\n", "not a setting"),
+            (2, None)
+        );
     }
 
     #[test]

@@ -3,17 +3,25 @@
 use std::process::Command;
 
 fn run_with(env: &[(&str, &str)], dotenv: Option<&str>) -> (i32, String) {
-    let dir = std::env::temp_dir().join(format!(
-        "auth0-login-config-{}-{}",
-        std::process::id(),
-        env.len()
-    ));
+    run_in_dir(&[], env, dotenv)
+}
+
+fn run_with_args(args: &[&str], dotenv: &str) -> (i32, String) {
+    run_in_dir(args, &[], Some(dotenv))
+}
+
+fn run_in_dir(args: &[&str], env: &[(&str, &str)], dotenv: Option<&str>) -> (i32, String) {
+    // A directory of its own per call: tests run in parallel.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("auth0-login-config-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let _ = std::fs::remove_file(dir.join(".env"));
     if let Some(text) = dotenv {
         std::fs::write(dir.join(".env"), text).unwrap();
     }
     let output = Command::new(env!("CARGO_BIN_EXE_auth0-login"))
+        .args(args)
         .current_dir(&dir)
         .env_clear()
         .envs(env.iter().copied())
@@ -79,7 +87,66 @@ fn every_kind_of_bad_value_is_reported_with_its_fix() {
 fn a_broken_dotenv_file_is_named() {
     let (code, stderr) = run_with(&[], Some("AUTH0_DOMAIN=ok\nthis line is not a setting\n"));
     assert_eq!(code, 2);
-    assert!(stderr.contains(".env could not be read"), "{stderr}");
+    assert!(
+        stderr.contains(".env (") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_broken_dotenv_line_is_named_by_number_and_key_never_by_value() {
+    let secret_key = "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8";
+    let dotenv = format!(
+        "# settings\nAPP_SECRET_KEY={secret_key}\nAUTH0_CLIENT_SECRET=s3cr3t-value with \"spaces\nAUTH0_DOMAIN=dev.example.com\n"
+    );
+    let (code, stderr) = run_with(&[], Some(&dotenv));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 3, AUTH0_CLIENT_SECRET"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cr3t"),
+        "the secret was printed:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(secret_key),
+        "APP_SECRET_KEY was printed:\n{stderr}"
+    );
+    // check-token reads .env too, and reports it the same way.
+    let (code, stderr) = run_with_args(&["check-token", "a.b.c"], &dotenv);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("line 3, AUTH0_CLIENT_SECRET") && !stderr.contains("s3cr3t"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn credentials_in_the_domain_or_base_url_stop_startup_unechoed() {
+    let (code, stderr) = run_with(
+        &[
+            ("AUTH0_DOMAIN", "http://:hunter2@127.0.0.1:4000"),
+            ("AUTH0_CLIENT_ID", "abc"),
+            ("AUTH0_CLIENT_SECRET", "def"),
+            (
+                "APP_SECRET_KEY",
+                "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8",
+            ),
+            ("APP_BASE_URL", "https://admin:letmein@app.example.com"),
+        ],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("- AUTH0_DOMAIN has a user name or password"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("- APP_BASE_URL has a user name or password"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2") && !stderr.contains("letmein"),
+        "{stderr}"
+    );
 }
 
 #[test]
