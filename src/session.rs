@@ -32,11 +32,20 @@ pub const REFRESH_EVERY_SECS: i64 = 3600;
 pub const LOGIN_TTL_SECS: i64 = 600;
 /// Logins in progress kept per browser (tabs); the oldest is dropped beyond this.
 pub const MAX_PENDING_LOGINS: usize = 5;
+/// What the logins in progress may cost together, in bytes of stored JSON: the oldest are dropped
+/// beyond this, so that links with long `returnTo`s cannot crowd the cookie (and the login that
+/// follows) out. One login is about 200 bytes plus its `returnTo`.
+pub const MAX_PENDING_LOGIN_BYTES: usize = 1600;
+/// The most one stored `returnTo` may cost (JSON-escaped): `"` doubles in JSON.
+pub const MAX_RETURN_TO_BYTES: usize = 1024;
 
 /// Browsers drop a cookie whose Set-Cookie (name, value and attributes) exceeds this, silently.
 pub const MAX_SET_COOKIE_BYTES: usize = 4096;
 /// Upper bound of `; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400` and the like.
 const ATTRIBUTE_BYTES: usize = 80;
+/// What the projection cannot know exactly: the record's expiry is written with as many digits
+/// of fractional seconds as it happens to have at save time (a few bytes either way).
+const PROJECTION_MARGIN_BYTES: usize = 48;
 
 /// The Set-Cookie length for an encoded record of `record_len` bytes: AES-GCM adds a 12-byte
 /// nonce and a 16-byte tag, then base64 (4 chars per 3 bytes).
@@ -128,8 +137,18 @@ pub struct LoginTransaction {
 
 impl LoginTransaction {
     fn expired(&self, now: i64) -> bool {
-        now - self.created_at > LOGIN_TTL_SECS
+        now.saturating_sub(self.created_at) > LOGIN_TTL_SECS
     }
+
+    /// What this login costs in the session, in bytes of JSON.
+    pub fn stored_len(&self) -> usize {
+        serde_json::to_vec(self).map_or(usize::MAX / 8, |v| v.len())
+    }
+}
+
+/// What a `returnTo` costs once stored (JSON-escaped), to bound it before a login is started.
+pub fn stored_return_to_len(return_to: &str) -> usize {
+    serde_json::to_string(return_to).map_or(usize::MAX / 8, |s| s.len())
 }
 
 /// What became of the state `/callback` was given.
@@ -163,12 +182,12 @@ pub async fn current_user(session: &Session) -> Option<UserSession> {
         }
     };
     let now = unix_now();
-    if now - user.logged_in_at > ABSOLUTE_TIMEOUT_SECS {
+    if now.saturating_sub(user.logged_in_at) > ABSOLUTE_TIMEOUT_SECS {
         tracing::info!("session reached its absolute lifetime; logging out");
         let _ = session.remove_value(USER_KEY).await;
         return None;
     }
-    if now - user.refreshed_at > REFRESH_EVERY_SECS {
+    if now.saturating_sub(user.refreshed_at) > REFRESH_EVERY_SECS {
         user.refreshed_at = now;
         if let Err(err) = session.insert(USER_KEY, &user).await {
             log_store_error(err);
@@ -203,13 +222,56 @@ async fn store_pending(session: &Session, list: &[LoginTransaction]) {
     }
 }
 
-/// Records a login in progress (several may be: one per tab).
-pub async fn add_pending_login(session: &Session, tx: LoginTransaction) {
+/// Drops the oldest logins in `list` (never the last one, the newest) until there are at most
+/// [`MAX_PENDING_LOGINS`], they cost at most [`MAX_PENDING_LOGIN_BYTES`], and a session holding
+/// them with `user` fits in a cookie. Returns how many were dropped.
+fn make_room(
+    user: Option<&UserSession>,
+    list: &mut Vec<LoginTransaction>,
+    keep_newest: bool,
+) -> usize {
+    let floor = usize::from(keep_newest);
+    let mut dropped = 0;
+    while list.len() > floor {
+        let bytes: usize = list.iter().map(LoginTransaction::stored_len).sum();
+        let fits = list.len() <= MAX_PENDING_LOGINS
+            && bytes <= MAX_PENDING_LOGIN_BYTES
+            && projected_set_cookie_len(user, list) <= MAX_SET_COOKIE_BYTES;
+        if fits {
+            break;
+        }
+        list.remove(0);
+        dropped += 1;
+    }
+    dropped
+}
+
+/// Records a login in progress (several may be: one per tab). The oldest others are dropped when
+/// they would not fit beside it; `Err` only when this one alone cannot be stored.
+pub async fn add_pending_login(
+    session: &Session,
+    tx: LoginTransaction,
+) -> Result<(), SessionTooLarge> {
+    let user: Option<UserSession> = session.get(USER_KEY).await.ok().flatten();
     let mut list = pending(session).await;
     list.push(tx);
-    let excess = list.len().saturating_sub(MAX_PENDING_LOGINS);
-    list.drain(..excess);
+    let dropped = make_room(user.as_ref(), &mut list, true);
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "dropped the oldest logins in progress to make room for a new one"
+        );
+    }
+    let size = projected_set_cookie_len(user.as_ref(), &list);
+    if size > MAX_SET_COOKIE_BYTES
+        || list.iter().map(LoginTransaction::stored_len).sum::<usize>() > MAX_PENDING_LOGIN_BYTES
+    {
+        return Err(SessionTooLarge {
+            set_cookie_bytes: size,
+        });
+    }
     store_pending(session, &list).await;
+    Ok(())
 }
 
 /// Removes and returns the login with this state: each is usable once.
@@ -237,13 +299,16 @@ pub async fn take_pending_login(session: &Session, state: &str) -> TakenLogin {
     }
 }
 
-/// The Set-Cookie size a session holding `user` and `logins` would need.
-pub fn projected_set_cookie_len(user: &UserSession, logins: &[LoginTransaction]) -> usize {
+/// The Set-Cookie size a session holding `user` and `logins` would need: the store's own encoder,
+/// plus a margin for what differs at save time. Never an underestimate.
+pub fn projected_set_cookie_len(user: Option<&UserSession>, logins: &[LoginTransaction]) -> usize {
     let mut data = std::collections::HashMap::new();
-    data.insert(
-        USER_KEY.to_string(),
-        serde_json::to_value(user).unwrap_or_default(),
-    );
+    if let Some(user) = user {
+        data.insert(
+            USER_KEY.to_string(),
+            serde_json::to_value(user).unwrap_or_default(),
+        );
+    }
     if !logins.is_empty() {
         data.insert(
             LOGINS_KEY.to_string(),
@@ -256,19 +321,27 @@ pub fn projected_set_cookie_len(user: &UserSession, logins: &[LoginTransaction])
         expiry_date: time::OffsetDateTime::now_utc() + IDLE_TIMEOUT,
     };
     let len = tower_sessions_cookie_store::encode_record(&record)
-        .map(|s| s.len())
-        .unwrap_or(usize::MAX / 2);
+        .map(|s| s.len() + PROJECTION_MARGIN_BYTES)
+        .unwrap_or(usize::MAX / 8);
     set_cookie_len(len)
 }
 
 /// Replaces the session with a fresh one (new id: no fixation) holding `user`, keeping the other
-/// tabs' logins in progress. Refuses if the cookie would be too big for browsers.
+/// tabs' logins in progress as far as they fit (oldest dropped first). Refuses if the user alone
+/// would make the cookie too big for browsers.
 pub async fn start_user_session(
     session: &Session,
     user: UserSession,
 ) -> Result<usize, SessionTooLarge> {
-    let logins = pending(session).await;
-    let size = projected_set_cookie_len(&user, &logins);
+    let mut logins = pending(session).await;
+    let dropped = make_room(Some(&user), &mut logins, false);
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "dropped the oldest other logins in progress to fit the new session"
+        );
+    }
+    let size = projected_set_cookie_len(Some(&user), &logins);
     if size > MAX_SET_COOKIE_BYTES {
         return Err(SessionTooLarge {
             set_cookie_bytes: size,

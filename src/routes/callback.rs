@@ -261,7 +261,10 @@ pub async fn callback(
             .map(str::to_string),
         access_token: wants_api.then(|| tokens.access_token.clone()),
         refresh_token: tokens.refresh_token.clone(),
-        token_expires_at: tokens.expires_in.map(|s| now + s),
+        // expires_in is the provider's number: bounded (a year) and added without overflow.
+        token_expires_at: tokens
+            .expires_in
+            .map(|s| now.saturating_add(s.clamp(0, 365 * 24 * 3600))),
         logged_in_at: now,
         refreshed_at: now,
     };

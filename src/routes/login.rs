@@ -10,7 +10,9 @@ use tower_sessions::Session;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::session::{LoginTransaction, add_pending_login};
+use crate::session::{
+    LoginTransaction, MAX_RETURN_TO_BYTES, add_pending_login, stored_return_to_len,
+};
 use crate::token_check::unix_now;
 
 #[derive(Debug, Deserialize)]
@@ -28,8 +30,8 @@ pub fn safe_return_to(raw: &str) -> Result<String, &'static str> {
     if raw.is_empty() {
         return Ok("/".into());
     }
-    if raw.len() > 1024 {
-        return Err("it is longer than 1024 characters");
+    if stored_return_to_len(raw) > MAX_RETURN_TO_BYTES {
+        return Err("it is longer than 1024 bytes (counting each \" twice)");
     }
     if raw.chars().any(|c| c.is_control()) {
         return Err("it contains control characters");
@@ -136,7 +138,18 @@ pub async fn login(
             created_at: unix_now(),
         },
     )
-    .await;
+    .await
+    .map_err(|too_large| {
+        tracing::warn!(set_cookie_bytes = too_large.set_cookie_bytes, "no room for a login in progress");
+        AppError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "session_too_large",
+            "There is no room in your session to start a login",
+            "Your session cookie is already so large that this login could not be remembered beside it.",
+        )
+        .check("Log out, then log in again.")
+        .retry("/logout")
+    })?;
     Ok(Redirect::to(url.as_str()))
 }
 

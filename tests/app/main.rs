@@ -8,6 +8,7 @@ mod callback_failures;
 mod check_token;
 mod config_errors;
 mod expiry;
+mod login_bytes;
 mod login_flow;
 mod provider_lifecycle;
 mod session_cookie;
