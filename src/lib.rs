@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod routes;
 pub mod session;
 pub mod token_check;
+pub mod used_logins;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,6 +37,8 @@ pub struct AppContext {
     pub provider: Arc<Provider>,
     /// Running against the built-in demo provider: every page says so.
     pub demo: bool,
+    /// States already answered at `/callback`: a replayed cookie cannot use one twice.
+    pub used_logins: used_logins::UsedLogins,
 }
 
 pub type AppState = Arc<AppContext>;
@@ -160,6 +163,7 @@ impl Application {
                 config,
                 provider,
                 demo,
+                used_logins: used_logins::UsedLogins::default(),
             }),
         }
     }

@@ -53,6 +53,8 @@ pub struct Metadata {
     pub jwks_uri: String,
     pub end_session_endpoint: Option<String>,
     pub client_auth: ClientAuth,
+    /// RFC 9207 `authorization_response_iss_parameter_supported`: every answer names the issuer.
+    pub response_iss: bool,
 }
 
 /// Why the provider could not be used, for the 503 page and the log.
@@ -155,6 +157,16 @@ impl Provider {
         }
     }
 
+    /// Whether the discovered provider promised RFC 9207's `iss` in every authorization answer
+    /// (false while undiscovered: the callback then discovers before it decides).
+    pub fn promises_response_iss(&self) -> bool {
+        self.metadata
+            .try_read()
+            .ok()
+            .and_then(|m| m.as_ref().map(|m| m.response_iss))
+            .unwrap_or(false)
+    }
+
     /// Retries discovery with backoff until it succeeds, so the app starts while the provider is down.
     pub fn spawn_discovery(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let provider = self.clone();
@@ -193,6 +205,13 @@ impl Provider {
                 "The provider stopped answering mid-response; try again.",
             )
         })?;
+        let response_iss = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("authorization_response_iss_parameter_supported")?
+                    .as_bool()
+            })
+            .unwrap_or(false);
         let doc: ProviderMetadataWithLogout = serde_json::from_slice(&body).map_err(|e| {
             fail(
                 format!("the discovery document does not parse: {e}"),
@@ -234,6 +253,7 @@ impl Provider {
                 .as_ref()
                 .map(|u| u.to_string()),
             client_auth,
+            response_iss,
         })
     }
 

@@ -60,6 +60,10 @@ pub struct Behaviour {
     pub advertise_end_session: bool,
     /// Report this `at_hash` instead of the real one.
     pub at_hash_override: Option<String>,
+    /// RFC 9207: name this issuer in authorization answers instead of our own (a mix-up).
+    pub response_iss_override: Option<String>,
+    /// Leave `iss` out of authorization answers (while discovery still promises it).
+    pub omit_response_iss: bool,
 }
 
 impl Default for Behaviour {
@@ -76,6 +80,8 @@ impl Default for Behaviour {
             extra_claims: Map::new(),
             advertise_end_session: true,
             at_hash_override: None,
+            response_iss_override: None,
+            omit_response_iss: false,
         }
     }
 }
@@ -258,6 +264,7 @@ async fn discovery(State(s): State<Shared>) -> Json<Value> {
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "name", "nickname", "picture", "email", "email_verified"],
     });
@@ -312,10 +319,14 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
         );
     };
     let state = get("state");
+    let response_iss = response_iss(&s);
     let reject = |error: &str, description: &str| {
         let mut params = vec![("error", error), ("error_description", description)];
         if let Some(st) = &state {
             params.push(("state", st));
+        }
+        if let Some(iss) = &response_iss {
+            params.push(("iss", iss));
         }
         redirect_with(&redirect_uri, &params)
     };
@@ -445,10 +456,26 @@ async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -> Response 
     if let Some(state) = &request.state {
         params.push(("state", state.clone()));
     }
+    if let Some(iss) = response_iss(&s) {
+        params.push(("iss", iss));
+    }
     let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut response = redirect_with(&request.redirect_uri, &borrowed);
     *response.status_mut() = StatusCode::SEE_OTHER;
     response
+}
+
+/// The `iss` an authorization answer carries (RFC 9207), as the behaviour says.
+fn response_iss(s: &Shared) -> Option<String> {
+    let b = lock(&s.behaviour);
+    if b.omit_response_iss {
+        return None;
+    }
+    Some(
+        b.response_iss_override
+            .clone()
+            .unwrap_or_else(|| s.issuer.clone()),
+    )
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {

@@ -15,7 +15,7 @@ use crate::oidc::ExchangeError;
 use crate::session::{
     COOKIE_NAME, TakenLogin, UserSession, start_user_session, take_pending_login,
 };
-use crate::token_check::{self, Expectations, IdTokenExpectations, unix_now};
+use crate::token_check::{self, Expectations, IdTokenExpectations, text, unix_now};
 
 #[derive(Debug, Deserialize)]
 pub struct CallbackParams {
@@ -23,6 +23,8 @@ pub struct CallbackParams {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// RFC 9207: the issuer of this authorization response (a mix-up defence).
+    iss: Option<String>,
 }
 
 /// Claims about the protocol, not the person: not kept in the session.
@@ -87,7 +89,22 @@ pub async fn callback(
         .check("Start logins from this app's /login, not from a bookmarked provider page."));
     };
 
-    let tx = match take_pending_login(&session, returned_state).await {
+    let taken = take_pending_login(&session, returned_state).await;
+    // The cookie may be a copy saved before this login was answered: the process remembers.
+    if !matches!(taken, TakenLogin::NotFound { .. })
+        && !state.used_logins.first_use(returned_state, unix_now())
+    {
+        tracing::warn!(
+            "a login answer was replayed with an old cookie; refused before the provider"
+        );
+        return Err(bad_request(
+            "state_mismatch",
+            "This login answer does not match a login started in this browser",
+            "This login was already answered once. A login can be finished only once: a reload of this page, or a replayed link, does not work.",
+        )
+        .check("Start a new login from this app."));
+    }
+    let tx = match taken {
         TakenLogin::Found(tx) => tx,
         TakenLogin::Expired => {
             return Err(bad_request(
@@ -117,6 +134,38 @@ pub async fn callback(
             .check("Start a new login from this app."));
         }
     };
+
+    // RFC 9207: an answer that names its issuer must name ours (else it may come from another
+    // provider this browser talks to: a mix-up attack). A provider that promises `iss` must send it.
+    if params.iss.is_some() || state.provider.promises_response_iss() {
+        let metadata = state
+            .provider
+            .metadata()
+            .await
+            .map_err(|f| AppError::provider_unavailable(StatusCode::BAD_GATEWAY, f))?;
+        if params.iss.as_deref() != Some(metadata.issuer.as_str()) {
+            tracing::warn!(
+                iss = params.iss.as_deref().map(text::quote).unwrap_or_default(),
+                "the login answer names another issuer; refused"
+            );
+            return Err(bad_request(
+                "issuer_mismatch",
+                "This login answer comes from another provider",
+                match params.iss.as_deref() {
+                    Some(iss) => format!(
+                        "The answer says it was issued by {}, but this app logs in with {}. It was refused: it may be a mix-up between providers.",
+                        text::quote(iss),
+                        metadata.issuer
+                    ),
+                    None => format!(
+                        "{} promises to name itself in every login answer (RFC 9207), and this one does not. It was refused.",
+                        metadata.issuer
+                    ),
+                },
+            )
+            .check("Start a new login from this app. If it keeps happening, check AUTH0_DOMAIN."));
+        }
+    }
 
     if let Some(error) = params.error.as_deref() {
         let description = params.error_description.clone().unwrap_or_default();

@@ -260,3 +260,94 @@ async fn a_wrong_client_secret_is_explained() {
         "the secret must never be shown"
     );
 }
+
+/// The callback URL with `code` replaced by `new_code`.
+fn with_code(callback: &str, new_code: &str) -> String {
+    let mut url = url::Url::parse(callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "code" {
+                new_code.to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+/// A cookie saved before the callback (the browser's copy from `/login`) replays the answer with
+/// made-up codes. Whether the first use succeeded or failed, no replay reaches the token endpoint.
+#[tokio::test]
+async fn a_cookie_saved_before_the_callback_cannot_replay_it_against_the_token_endpoint() {
+    for first_use_succeeds in [true, false] {
+        let app = spawn_app().await;
+        let login = app.get("/login").await;
+        let saved_cookie = set_cookies(&login)[0]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let callback = app
+            .decide(&app.client, &location(&login), &[("user", "jane")])
+            .await;
+        let first = if first_use_succeeds {
+            callback.clone()
+        } else {
+            with_code(&callback, "made-up")
+        };
+        let response = app.client.get(&first).send().await.unwrap();
+        let expected = if first_use_succeeds {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(response.status(), expected);
+        assert_eq!(app.provider().token_request_count(), 1);
+
+        let attacker = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for i in 0..50 {
+            let replay = attacker
+                .get(with_code(&callback, &format!("forged-{i}")))
+                .header("cookie", &saved_cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(error_code(&replay.text().await.unwrap()), "state_mismatch");
+        }
+        assert_eq!(
+            app.provider().token_request_count(),
+            1,
+            "50 replays made token requests (first use succeeded: {first_use_succeeds})"
+        );
+    }
+}
+
+/// RFC 9207: an answer naming another issuer is a mix-up, refused before the code is exchanged.
+#[tokio::test]
+async fn an_answer_from_another_issuer_is_refused_before_the_exchange() {
+    let (status, html, app) =
+        login_while(|b| b.response_iss_override = Some("https://evil.example/".into())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert_eq!(error_code(&html), "issuer_mismatch");
+    assert!(html.contains("https://evil.example/"), "{html}");
+    assert_eq!(app.provider().token_request_count(), 0);
+    assert!(app.page("/").await.contains("Welcome Guest"));
+
+    // Discovery promises iss in every answer: one without it is refused too.
+    let (status, html, app) = login_while(|b| b.omit_response_iss = true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert_eq!(error_code(&html), "issuer_mismatch");
+    assert_eq!(app.provider().token_request_count(), 0);
+
+    // The right issuer logs in (every other test does too).
+    let (status, _, _) = login_while(|_| {}).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
