@@ -90,6 +90,13 @@ impl Config {
         discovery_url_for(&self.provider_base)
     }
 
+    /// `scheme://host[:port]`, as browsers write it in `Origin`.
+    pub fn base_origin(&self) -> String {
+        Url::parse(&self.base_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.base_url.clone())
+    }
+
     pub fn base_is_https(&self) -> bool {
         self.base_url.starts_with("https://")
     }

@@ -72,17 +72,19 @@ impl MakeRequestId for MakeRequestSeq {
     }
 }
 
-/// The CSP: no script at all, styles and images from here (and https avatars), no framing.
+/// The CSP: no script at all, styles and images from here (and https avatars), no framing. Forms
+/// post only here, and may be redirected on only to the provider (the logout form's redirect).
 fn content_security_policy(config: &Config) -> String {
+    let provider = config.provider_base.origin().ascii_serialization();
     // A local http provider (demo, tests) serves avatars over http.
     let provider_images = if config.provider_base.scheme() == "http" {
-        format!(" {}", config.provider_base.origin().ascii_serialization())
+        format!(" {provider}")
     } else {
         String::new()
     };
     format!(
         "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' https: data:{provider_images}; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         object-src 'none'; base-uri 'none'; form-action 'self' {provider}; frame-ancestors 'none'"
     )
 }
 

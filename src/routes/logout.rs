@@ -1,17 +1,81 @@
 //! `/logout`: ends the session here, then at the provider: its `end_session_endpoint` when
 //! discovery advertises one (RP-initiated logout), otherwise Auth0's `/v2/logout`. Both go by
-//! `client_id`, with the provider's session id as `logout_hint`: the session keeps no ID token
-//! for `id_token_hint` (it would double the cookie; see `session::UserSession::sid`).
+//! `client_id`, with the provider's session id as `logout_hint` (the `end_session_endpoint` only):
+//! the session keeps no ID token for `id_token_hint` (see `session::UserSession::sid`).
+//!
+//! Logout CSRF: a logout another site asked for (a cross-site link or form) is not done; the user
+//! gets a "Log out?" page whose button posts the logout from this origin. The app's own Logout link
+//! still logs out in one step, as in the quickstart.
 
 use axum::extract::State;
-use axum::response::Redirect;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use crate::AppState;
-use crate::session::end_session;
+use crate::error::AppError;
+use crate::routes::pages::{Layout, LogoutConfirmPage};
+use crate::session::{current_user, end_session};
 
-pub async fn logout(State(state): State<AppState>, session: Session) -> Redirect {
-    let sid = end_session(&session).await;
+/// Where a request came from, as far as the browser says.
+#[derive(Debug, PartialEq, Eq)]
+enum Initiator {
+    /// This app's own page, or the user typing the URL (`Sec-Fetch-Site: same-origin` / `none`).
+    ThisApp,
+    /// Another site (or another origin of this site) made the browser send it.
+    Foreign,
+    /// The browser said nothing (old browsers, curl).
+    Unknown,
+}
+
+fn initiator(headers: &HeaderMap, app_origin: &str) -> Initiator {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // Under `Referrer-Policy: no-referrer` a same-origin POST carries `Origin: null`: only a real
+    // foreign origin counts against the request.
+    match header("origin") {
+        Some(origin) if origin != "null" && origin != app_origin => return Initiator::Foreign,
+        _ => {}
+    }
+    match header("sec-fetch-site") {
+        Some("same-origin" | "none") => Initiator::ThisApp,
+        Some(_) => Initiator::Foreign,
+        None if header("origin") == Some(app_origin) => Initiator::ThisApp,
+        None => Initiator::Unknown,
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let from = initiator(&headers, &state.config.base_origin());
+    if method == Method::POST && from != Initiator::ThisApp {
+        tracing::warn!(?from, "refused a logout posted from another origin");
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "logout_cross_site",
+            "That logout did not come from this app",
+            "A logout form on another site was refused, so you are still logged in.",
+        )
+        .check("To log out, use the Logout link on this site.")
+        .retry("/"));
+    }
+    if method == Method::GET && from == Initiator::Foreign {
+        // Asked even of a guest: the logout would also end the provider's session.
+        tracing::info!("a logout link from another site: asking first");
+        let user = current_user(&session).await;
+        return Ok(LogoutConfirmPage {
+            layout: Layout::new(&state, user.as_ref()),
+        }
+        .into_response());
+    }
+    Ok(end_everywhere(&state, &session).await.into_response())
+}
+
+async fn end_everywhere(state: &AppState, session: &Session) -> Redirect {
+    let sid = end_session(session).await;
     let config = &state.config;
     let metadata = match state.provider.metadata().await {
         Ok(m) => m,
@@ -45,6 +109,40 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Redirect
         Err(err) => {
             tracing::warn!(error = %err, "bad end_session_endpoint; logged out of the app only");
             Redirect::to("/")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_initiator_is_read_from_fetch_metadata_and_origin() {
+        let app = "https://app.example.com";
+        let cases: [(&[(&str, &str)], Initiator); 8] = [
+            (&[("sec-fetch-site", "same-origin")], Initiator::ThisApp),
+            (&[("sec-fetch-site", "none")], Initiator::ThisApp),
+            (&[("sec-fetch-site", "cross-site")], Initiator::Foreign),
+            (&[("sec-fetch-site", "same-site")], Initiator::Foreign),
+            (&[("origin", "https://evil.example")], Initiator::Foreign),
+            (
+                &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+                Initiator::ThisApp,
+            ),
+            (&[("origin", "https://app.example.com")], Initiator::ThisApp),
+            (&[], Initiator::Unknown),
+        ];
+        for (pairs, expected) in cases {
+            assert_eq!(initiator(&headers(pairs), app), expected, "{pairs:?}");
         }
     }
 }

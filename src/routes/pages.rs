@@ -63,6 +63,13 @@ pub struct ProfilePage {
     pub user: ProfileView,
 }
 
+/// Asked when a logout did not come from this app's own pages (logout CSRF).
+#[derive(Template, WebTemplate)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage {
+    pub layout: Layout,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage {

@@ -10,5 +10,6 @@ mod config_errors;
 mod expiry;
 mod login_bytes;
 mod login_flow;
+mod logout_csrf;
 mod provider_lifecycle;
 mod session_cookie;

@@ -3,6 +3,7 @@
 // cross-site, as with a real Auth0 tenant. Screenshots of each final page go to target/e2e/.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -133,6 +134,36 @@ const scenarios = {
     assert(page.url().includes(`127.0.0.1:${PROVIDER_PORT}`), `/profile did not ask to log in again: ${page.url()}`);
     await page.waitForSelector('input[name="login"]');
     return page;
+  },
+
+  async a_logout_link_on_another_site_asks_before_logging_out({ context, page }) {
+    await page.goto(`${APP}/login`);
+    await signInAtProvider(page, 'Csrf Target');
+    // Another site (a page served on 127.0.0.1:3200, cross-site to localhost) links to the logout.
+    const site = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<a id="prize" href="${APP}/logout">Claim your prize</a>`);
+    });
+    await new Promise((resolve) => site.listen(3200, '127.0.0.1', resolve));
+    const evil = await context.newPage();
+    try {
+      await evil.goto('http://127.0.0.1:3200/');
+      await evil.click('#prize');
+      await evil.waitForURL(`${APP}/logout`);
+    } finally {
+      site.close();
+    }
+    assert(await evil.locator('#logoutConfirm').count() === 1, `no confirm page: ${await text(evil)}`);
+    await evil.screenshot({ path: join(shots, 'a_logout_link_on_another_site_asks_first.png') });
+    await page.goto(`${APP}/`);
+    assert((await text(page)).includes('Welcome Csrf Target!'), 'a cross-site link logged the user out');
+    // The user does mean it: the button posts a same-origin logout, which goes through.
+    await evil.click('#confirmLogoutBtn');
+    await evil.waitForURL((u) => u.toString().includes(`127.0.0.1:${PROVIDER_PORT}`));
+    await evil.locator('button:has-text("Yes, sign me out")').click();
+    await evil.waitForURL((u) => u.toString().startsWith(APP));
+    assert((await text(evil)).includes('Welcome Guest'), 'guest after the confirmed logout');
+    return evil;
   },
 
   async cancel_at_the_provider_shows_a_clear_error_page({ page }) {
