@@ -131,6 +131,9 @@ async fn serve(demo: bool) -> ExitCode {
     } else {
         None
     };
+    if let Some(limit) = crate::serve::raise_open_file_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
     let app = match Application::build(config.clone(), demo).await {
         Ok(app) => app,
         Err(err) => {

@@ -10,6 +10,7 @@ pub mod demo_idp;
 pub mod error;
 pub mod oidc;
 pub mod routes;
+pub mod serve;
 pub mod session;
 pub mod token_check;
 pub mod used_logins;
@@ -139,6 +140,7 @@ pub fn app(state: AppState) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: serve::ServeLimits,
 }
 
 impl Application {
@@ -161,6 +163,7 @@ impl Application {
         provider.spawn_discovery();
         Self {
             listener,
+            limits: serve::ServeLimits::default(),
             state: Arc::new(AppContext {
                 config,
                 provider,
@@ -168,6 +171,12 @@ impl Application {
                 used_logins: used_logins::UsedLogins::default(),
             }),
         }
+    }
+
+    /// Other connection limits than the defaults (tests use short timeouts).
+    pub fn with_limits(mut self, limits: serve::ServeLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -188,9 +197,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        serve::serve(self.listener, app(self.state), self.limits, shutdown).await
     }
 }
 

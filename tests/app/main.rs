@@ -13,3 +13,4 @@ mod login_flow;
 mod logout_csrf;
 mod provider_lifecycle;
 mod session_cookie;
+mod slowloris;

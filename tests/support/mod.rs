@@ -33,6 +33,8 @@ pub struct Options {
     pub base_host: String,
     /// APP_BASE_URL's scheme ("https" to see the Secure flag).
     pub base_scheme: String,
+    /// Connection limits other than the defaults (the slowloris tests).
+    pub serve_limits: Option<auth0_login::serve::ServeLimits>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             provider_down: false,
             base_host: "127.0.0.1".into(),
             base_scheme: "http".into(),
+            serve_limits: None,
         }
     }
 }
@@ -107,7 +110,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         scope: options.scope.clone(),
         audience: options.audience.clone(),
     };
-    let app = Application::with_listener(config, false, listener);
+    let mut app = Application::with_listener(config, false, listener);
+    if let Some(limits) = options.serve_limits {
+        app = app.with_limits(limits);
+    }
     let state = app.state();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
