@@ -64,6 +64,12 @@ pub struct Behaviour {
     pub response_iss_override: Option<String>,
     /// Leave `iss` out of authorization answers (while discovery still promises it).
     pub omit_response_iss: bool,
+    /// Answer discovery with this status (an outage) instead of the document.
+    pub discovery_status: Option<u16>,
+    /// Answer the JWKS with this status instead of the keys.
+    pub jwks_status: Option<u16>,
+    /// Wait this long before answering the JWKS (a slow or hanging provider).
+    pub jwks_delay_ms: u64,
 }
 
 impl Default for Behaviour {
@@ -82,6 +88,9 @@ impl Default for Behaviour {
             at_hash_override: None,
             response_iss_override: None,
             omit_response_iss: false,
+            discovery_status: None,
+            jwks_status: None,
+            jwks_delay_ms: 0,
         }
     }
 }
@@ -120,6 +129,7 @@ struct IdpState {
     codes: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashMap<String, Map<String, Value>>>,
     jwks_fetches: AtomicUsize,
+    discovery_fetches: AtomicUsize,
     /// Every request the provider answered (any path).
     requests: AtomicUsize,
     token_requests: AtomicUsize,
@@ -163,6 +173,7 @@ impl DemoProvider {
             codes: Mutex::new(HashMap::new()),
             access_tokens: Mutex::new(HashMap::new()),
             jwks_fetches: AtomicUsize::new(0),
+            discovery_fetches: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
             token_requests: AtomicUsize::new(0),
         });
@@ -204,6 +215,10 @@ impl DemoProvider {
 
     pub fn jwks_fetch_count(&self) -> usize {
         self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    pub fn discovery_fetch_count(&self) -> usize {
+        self.state.discovery_fetches.load(Ordering::SeqCst)
     }
 
     /// Requests of any kind the provider has answered: a page view must add none.
@@ -250,8 +265,12 @@ fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-async fn discovery(State(s): State<Shared>) -> Json<Value> {
+async fn discovery(State(s): State<Shared>) -> Response {
+    s.discovery_fetches.fetch_add(1, Ordering::SeqCst);
     let b = lock(&s.behaviour).clone();
+    if let Some(status) = b.discovery_status {
+        return failing_status(status);
+    }
     let iss = &s.issuer;
     let mut doc = json!({
         "issuer": iss,
@@ -271,16 +290,31 @@ async fn discovery(State(s): State<Shared>) -> Json<Value> {
     if b.advertise_end_session {
         doc["end_session_endpoint"] = json!(format!("{iss}oidc/logout"));
     }
-    Json(doc)
+    Json(doc).into_response()
 }
 
-async fn jwks(State(s): State<Shared>) -> Json<Value> {
+fn failing_status(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, "Demo provider: failing on request").into_response()
+}
+
+async fn jwks(State(s): State<Shared>) -> Response {
     s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let (status, delay) = {
+        let b = lock(&s.behaviour);
+        (b.jwks_status, b.jwks_delay_ms)
+    };
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    if let Some(status) = status {
+        return failing_status(status);
+    }
     let kids = lock(&s.published_kids).clone();
     let set = openidconnect::core::CoreJsonWebKeySet::new(
         kids.iter().map(|k| s.keys[k].public_jwk()).collect(),
     );
-    Json(serde_json::to_value(set).unwrap_or_default())
+    Json(serde_json::to_value(set).unwrap_or_default()).into_response()
 }
 
 /// A page the provider shows itself: it never redirects to an unregistered URI.

@@ -35,6 +35,8 @@ pub struct Options {
     pub base_scheme: String,
     /// Connection limits other than the defaults (the slowloris tests).
     pub serve_limits: Option<auth0_login::serve::ServeLimits>,
+    /// How the provider misbehaves from before the app's first discovery.
+    pub provider_behaviour: Option<fn(&mut auth0_login::demo_idp::Behaviour)>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             base_host: "127.0.0.1".into(),
             base_scheme: "http".into(),
             serve_limits: None,
+            provider_behaviour: None,
         }
     }
 }
@@ -97,6 +100,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             .await
             .expect("provider");
         let a = p.addr();
+        if let Some(change) = options.provider_behaviour {
+            p.behave(change);
+        }
         (Some(p), a)
     };
 

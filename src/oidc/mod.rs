@@ -1,8 +1,12 @@
 //! The provider's lifecycle: discovery (retried in the background until it succeeds), the cached
 //! metadata, the JWKS cache that refetches once on an unknown `kid`, and the two back-channel
 //! calls (code exchange, userinfo). One reqwest client does all of it: no redirects, timeouts.
+//! Discovery and JWKS fetches are single-flight with their failures remembered briefly
+//! ([`single_flight`]): a burst of requests while the provider is down or slow makes one request.
 
-use std::sync::Arc;
+mod single_flight;
+
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use openidconnect::ProviderMetadataWithLogout;
@@ -11,7 +15,8 @@ use openidconnect::core::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tokio::sync::{Mutex, RwLock};
+
+use single_flight::SingleFlight;
 
 use crate::config::Config;
 use crate::token_check::{KeyError, KeySource, key_ids, select_key};
@@ -20,8 +25,11 @@ use crate::token_check::{KeyError, KeySource, key_ids, select_key};
 pub const JWKS_TTL: Duration = Duration::from_secs(600);
 /// At most one refetch for unknown `kid`s in this window, however many such tokens arrive.
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
-/// `/login` may retry discovery itself, at most this often, while the provider is down.
-const INLINE_DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// While discovery fails, requests get the remembered failure for this long before one retries
+/// (the background task retries on its own schedule).
+const DISCOVERY_FAILURE_MEMORY: Duration = Duration::from_secs(1);
+/// While the JWKS cannot be fetched, tokens get the remembered failure for this long.
+pub const JWKS_FAILURE_MEMORY: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// The one HTTP client: never follows redirects (SSRF), gives up rather than hangs.
@@ -76,11 +84,11 @@ pub struct Provider {
     discovery_url: String,
     expected_issuer: String,
     http: reqwest::Client,
+    /// Set once discovery succeeds; read on every request (no await, no contention).
     metadata: RwLock<Option<Arc<Metadata>>>,
-    last_failure: RwLock<Option<ProviderFailure>>,
-    /// Serialises discovery attempts and remembers when the last one ran.
-    discovery_gate: Mutex<Option<Instant>>,
+    discovery: SingleFlight<Arc<Metadata>, ProviderFailure>,
     jwks: Mutex<JwksState>,
+    jwks_fetch: SingleFlight<Arc<CoreJsonWebKeySet>, KeyError>,
 }
 
 fn describe_reqwest(err: &reqwest::Error) -> String {
@@ -118,53 +126,55 @@ impl Provider {
             expected_issuer: base.to_string(),
             http,
             metadata: RwLock::new(None),
-            last_failure: RwLock::new(None),
-            discovery_gate: Mutex::new(None),
+            discovery: SingleFlight::new(DISCOVERY_FAILURE_MEMORY),
             jwks: Mutex::new(JwksState::default()),
+            jwks_fetch: SingleFlight::new(JWKS_FAILURE_MEMORY),
         })
     }
 
-    /// The metadata: cached, or discovered now if the last attempt was long enough ago.
+    fn cached_metadata(&self) -> Option<Arc<Metadata>> {
+        self.metadata
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn jwks_state(&self) -> std::sync::MutexGuard<'_, JwksState> {
+        self.jwks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The metadata: cached, or discovered now (joining a discovery already under way, or answering
+    /// a failure of the last second from memory).
     pub async fn metadata(&self) -> Result<Arc<Metadata>, ProviderFailure> {
-        if let Some(m) = self.metadata.read().await.clone() {
+        if let Some(m) = self.cached_metadata() {
             return Ok(m);
         }
-        let mut gate = self.discovery_gate.lock().await;
-        // Another request may have discovered while we waited.
-        if let Some(m) = self.metadata.read().await.clone() {
-            return Ok(m);
-        }
-        if let Some(at) = *gate
-            && at.elapsed() < INLINE_DISCOVERY_INTERVAL
-            && let Some(failure) = self.last_failure.read().await.clone()
-        {
-            return Err(failure);
-        }
-        *gate = Some(Instant::now());
-        match self.discover().await {
-            Ok(m) => {
-                let m = Arc::new(m);
-                *self.metadata.write().await = Some(m.clone());
-                *self.last_failure.write().await = None;
-                tracing::info!(issuer = %m.issuer, "provider discovered");
-                Ok(m)
-            }
-            Err(failure) => {
-                tracing::warn!(url = %failure.url, reason = %failure.reason, "provider discovery failed");
-                *self.last_failure.write().await = Some(failure.clone());
-                Err(failure)
-            }
-        }
+        self.discover_shared(false).await
+    }
+
+    async fn discover_shared(&self, retry_now: bool) -> Result<Arc<Metadata>, ProviderFailure> {
+        self.discovery
+            .run(retry_now, || async {
+                match self.discover().await {
+                    Ok(m) => {
+                        let m = Arc::new(m);
+                        *self.metadata.write().unwrap_or_else(|e| e.into_inner()) = Some(m.clone());
+                        tracing::info!(issuer = %m.issuer, "provider discovered");
+                        Ok(m)
+                    }
+                    Err(failure) => {
+                        tracing::warn!(url = %failure.url, reason = %failure.reason, "provider discovery failed");
+                        Err(failure)
+                    }
+                }
+            })
+            .await
     }
 
     /// Whether the discovered provider promised RFC 9207's `iss` in every authorization answer
     /// (false while undiscovered: the callback then discovers before it decides).
     pub fn promises_response_iss(&self) -> bool {
-        self.metadata
-            .try_read()
-            .ok()
-            .and_then(|m| m.as_ref().map(|m| m.response_iss))
-            .unwrap_or(false)
+        self.cached_metadata().is_some_and(|m| m.response_iss)
     }
 
     /// Retries discovery with backoff until it succeeds, so the app starts while the provider is down.
@@ -172,7 +182,9 @@ impl Provider {
         let provider = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(500);
-            while provider.metadata().await.is_err() {
+            while provider.cached_metadata().is_none()
+                && provider.discover_shared(true).await.is_err()
+            {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -289,39 +301,61 @@ impl KeySource for Provider {
             jwks_uri: f.url,
             reason: f.reason,
         })?;
-        // One lock serialises lookups and fetches: a burst of tokens makes at most one request.
-        let mut state = self.jwks.lock().await;
-        let fresh = state.fetched_at.is_some_and(|t| t.elapsed() < JWKS_TTL);
-        if !fresh || state.set.is_none() {
-            let set = self.fetch_jwks(&metadata.jwks_uri).await?;
-            state.set = Some(Arc::new(set));
-            state.fetched_at = Some(Instant::now());
-        }
-        let set = state.set.clone().unwrap_or_default();
+        let (cached, fresh) = {
+            let state = self.jwks_state();
+            let fresh = state.fetched_at.is_some_and(|t| t.elapsed() < JWKS_TTL);
+            (state.set.clone().filter(|_| fresh), fresh)
+        };
+        let set = match cached {
+            Some(set) => set,
+            None => self.fetch_jwks_shared(&metadata.jwks_uri).await?,
+        };
         if let Some(key) = select_key(&set, kid, alg) {
             return Ok(key.clone());
         }
         // An unknown kid: the keys may have rotated. Refetch once, unless one was just done.
-        let may_refetch = state
-            .last_unknown_kid_refetch
-            .is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFETCH_INTERVAL);
-        if may_refetch && fresh {
-            state.last_unknown_kid_refetch = Some(Instant::now());
-            let set = Arc::new(self.fetch_jwks(&metadata.jwks_uri).await?);
-            state.set = Some(set.clone());
-            state.fetched_at = Some(Instant::now());
+        let may_refetch = fresh && {
+            let mut state = self.jwks_state();
+            let due = state
+                .last_unknown_kid_refetch
+                .is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFETCH_INTERVAL);
+            if due {
+                state.last_unknown_kid_refetch = Some(Instant::now());
+            }
+            due
+        };
+        let set = if may_refetch {
+            let set = self.fetch_jwks_shared(&metadata.jwks_uri).await?;
             if let Some(key) = select_key(&set, kid, alg) {
                 tracing::info!(
-                    kid = kid.unwrap_or(""),
+                    kid = kid.map(crate::token_check::text::quote).unwrap_or_default(),
                     "signing key rotated: found after refetching the JWKS"
                 );
                 return Ok(key.clone());
             }
-        }
+            set
+        } else {
+            set
+        };
         Err(KeyError::NoMatchingKey {
             kid: kid.map(str::to_string),
             available: key_ids(&set),
         })
+    }
+}
+
+impl Provider {
+    /// Fetches the JWKS (or joins the fetch under way) and caches it.
+    async fn fetch_jwks_shared(&self, jwks_uri: &str) -> Result<Arc<CoreJsonWebKeySet>, KeyError> {
+        self.jwks_fetch
+            .run(false, || async {
+                let set = Arc::new(self.fetch_jwks(jwks_uri).await?);
+                let mut state = self.jwks_state();
+                state.set = Some(set.clone());
+                state.fetched_at = Some(Instant::now());
+                Ok(set)
+            })
+            .await
     }
 }
 
