@@ -6,6 +6,7 @@
 //! It listens on loopback only, and tests can make it misbehave ([`Behaviour`]) so that every
 //! failure the app handles is produced for real, over HTTP.
 
+mod expiring;
 pub mod keys;
 
 use std::collections::HashMap;
@@ -27,7 +28,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
-use crate::token_check::unix_now;
+use crate::token_check::{text, unix_now};
+use expiring::ExpiringMap;
+
+/// How many of each record (sign-in pages, codes, access tokens) the provider keeps at most.
+pub const MAX_RECORDS: usize = 256;
+/// The longest value of any `/authorize` parameter: a 60 KB `state` is refused, not stored.
+pub const MAX_PARAMETER_BYTES: usize = 2048;
+const INTERACTION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+const ACCESS_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
 use keys::{DEMO_KID_1, DEMO_KID_2, FOREIGN_KID, SigningKey};
 
 /// The application registered at the provider.
@@ -125,9 +135,9 @@ struct IdpState {
     active_kid: Mutex<String>,
     published_kids: Mutex<Vec<String>>,
     keys: HashMap<String, SigningKey>,
-    interactions: Mutex<HashMap<String, AuthRequest>>,
-    codes: Mutex<HashMap<String, Grant>>,
-    access_tokens: Mutex<HashMap<String, Map<String, Value>>>,
+    interactions: Mutex<ExpiringMap<AuthRequest>>,
+    codes: Mutex<ExpiringMap<Grant>>,
+    access_tokens: Mutex<ExpiringMap<Map<String, Value>>>,
     jwks_fetches: AtomicUsize,
     discovery_fetches: AtomicUsize,
     /// Every request the provider answered (any path).
@@ -169,9 +179,9 @@ impl DemoProvider {
                 .into_iter()
                 .map(|kid| (kid.to_string(), SigningKey::fixture(kid)))
                 .collect(),
-            interactions: Mutex::new(HashMap::new()),
-            codes: Mutex::new(HashMap::new()),
-            access_tokens: Mutex::new(HashMap::new()),
+            interactions: Mutex::new(ExpiringMap::new(INTERACTION_TTL, MAX_RECORDS)),
+            codes: Mutex::new(ExpiringMap::new(CODE_TTL, MAX_RECORDS)),
+            access_tokens: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
             jwks_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
@@ -219,6 +229,15 @@ impl DemoProvider {
 
     pub fn discovery_fetch_count(&self) -> usize {
         self.state.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many sign-in pages, codes and access tokens the provider holds now.
+    pub fn record_counts(&self) -> (usize, usize, usize) {
+        (
+            lock(&self.state.interactions).len(),
+            lock(&self.state.codes).len(),
+            lock(&self.state.access_tokens).len(),
+        )
     }
 
     /// Requests of any kind the provider has answered: a page view must add none.
@@ -341,6 +360,15 @@ struct AuthorizePage {
 
 async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     let client = lock(&s.client).clone();
+    if let Some((name, _)) = q.iter().find(|(_, v)| v.len() > MAX_PARAMETER_BYTES) {
+        return idp_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the {} parameter is longer than {MAX_PARAMETER_BYTES} bytes",
+                text::quote(name)
+            ),
+        );
+    }
     let get = |k: &str| q.get(k).cloned().filter(|v| !v.is_empty());
     if get("client_id").as_deref() != Some(client.client_id.as_str()) {
         return idp_error(StatusCode::BAD_REQUEST, "unknown client_id");
@@ -463,7 +491,7 @@ fn profile_for(
 }
 
 async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -> Response {
-    let Some(request) = lock(&s.interactions).remove(&d.interaction) else {
+    let Some(request) = lock(&s.interactions).take(&d.interaction) else {
         return idp_error(
             StatusCode::BAD_REQUEST,
             "this sign-in page has expired; start again from the app",
@@ -568,7 +596,7 @@ async fn token(
             "only authorization_code",
         );
     }
-    let Some(grant) = form.get("code").and_then(|c| lock(&s.codes).remove(c)) else {
+    let Some(grant) = form.get("code").and_then(|c| lock(&s.codes).take(c)) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",

@@ -83,3 +83,57 @@ async fn a_rotated_signing_key_is_picked_up_with_one_jwks_fetch() {
     );
     assert_eq!(app.provider().jwks_fetch_count(), 2);
 }
+
+/// The demo provider runs for as long as `--demo` does: a loop of `/authorize` requests must not
+/// grow it. Oversized parameters are refused; what is kept is bounded and expires.
+#[tokio::test]
+async fn the_demo_provider_refuses_huge_parameters_and_keeps_a_bounded_number_of_records() {
+    use auth0_login::demo_idp::{MAX_PARAMETER_BYTES, MAX_RECORDS};
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let client = cookie_client();
+    let with_state = |state: &str| {
+        let mut url = url::Url::parse(&authorize).unwrap();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "state" {
+                    state.to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        url.to_string()
+    };
+    let huge = "s".repeat(60 * 1024);
+    for _ in 0..20 {
+        let response = client.get(with_state(&huge)).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains(&format!("longer than {MAX_PARAMETER_BYTES} bytes"))
+        );
+    }
+    assert_eq!(
+        app.provider().record_counts().0,
+        0,
+        "nothing of a refused request is kept"
+    );
+    let state = "s".repeat(1024);
+    for _ in 0..300 {
+        let response = client.get(with_state(&state)).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+    }
+    let (interactions, codes, tokens) = app.provider().record_counts();
+    assert!(
+        interactions <= MAX_RECORDS,
+        "{interactions} sign-in pages kept"
+    );
+    assert!(codes <= MAX_RECORDS && tokens <= MAX_RECORDS);
+}
