@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod routes;
 pub mod serve;
 pub mod session;
+pub mod static_files;
 pub mod token_check;
 pub mod used_logins;
 
@@ -25,7 +26,6 @@ use axum::http::{HeaderName, HeaderValue, Request, header};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -105,10 +105,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(session::layer(&state.config))
         .with_state(state);
-    let static_dir = ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static"));
     Router::new()
         .merge(pages)
-        .nest_service("/static", static_dir)
+        .merge(static_files::router())
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -134,6 +133,26 @@ pub fn app(state: AppState) -> Router {
         // A line per request is debug: at info, writing it costs a quarter of a page view.
         }).on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestSeq::new()))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
+}
+
+/// A client's `X-Request-Id` is kept only if it is a short token of safe characters; anything else
+/// (log injection, a megabyte of id) is dropped and the app makes its own.
+async fn drop_unsafe_request_id(
+    mut request: Request<axum::body::Body>,
+) -> Request<axum::body::Body> {
+    let safe = request.headers().get(&REQUEST_ID).is_none_or(|v| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if !safe {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// A configured, bound server: `port()` to find it, `run_until_stopped` to serve.

@@ -22,6 +22,18 @@ use crate::error::AppError;
 use crate::token_check::unix_now;
 
 pub const COOKIE_NAME: &str = "auth0_session";
+/// The name on https: the `__Host-` prefix makes browsers refuse it unless it is Secure, has
+/// `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-auth0_session";
+
+/// The session cookie's name for an app served over https or not.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
 /// Logged out after this long without a visit.
 pub const IDLE_TIMEOUT: Duration = Duration::hours(24);
 /// Logged out this long after login, however active.
@@ -50,7 +62,7 @@ const PROJECTION_MARGIN_BYTES: usize = 48;
 /// The Set-Cookie length for an encoded record of `record_len` bytes: AES-GCM adds a 12-byte
 /// nonce and a 16-byte tag, then base64 (4 chars per 3 bytes).
 pub const fn set_cookie_len(record_len: usize) -> usize {
-    COOKIE_NAME.len() + 1 + (record_len + 28).div_ceil(3) * 4 + ATTRIBUTE_BYTES
+    SECURE_COOKIE_NAME.len() + 1 + (record_len + 28).div_ceil(3) * 4 + ATTRIBUTE_BYTES
 }
 
 /// The largest encoded record whose Set-Cookie stays within [`MAX_SET_COOKIE_BYTES`].
@@ -70,7 +82,7 @@ pub fn layer(config: &Config) -> CookieSessionManagerLayer<PrivateCookie> {
     let key = Key::derive_from(config.session_secret.bytes());
     CookieSessionManagerLayer::private(key).with_config(
         CookieSessionConfig::default()
-            .with_name(COOKIE_NAME)
+            .with_name(cookie_name(config.base_is_https()))
             .with_http_only(true)
             // Strict would drop the cookie on the provider's redirect back to /callback.
             .with_same_site(SameSite::Lax)

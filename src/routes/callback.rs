@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::oidc::ExchangeError;
 use crate::session::{
-    COOKIE_NAME, TakenLogin, UserSession, start_user_session, take_pending_login,
+    TakenLogin, UserSession, cookie_name, start_user_session, take_pending_login,
 };
 use crate::token_check::{self, Expectations, IdTokenExpectations, text, unix_now};
 
@@ -114,13 +114,14 @@ pub async fn callback(
             ));
         }
         TakenLogin::NotFound { others } => {
+            let cookie = cookie_name(state.config.base_is_https());
             let had_cookie = headers
                 .get_all(header::COOKIE)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .any(|v| {
                     v.split(';')
-                        .any(|c| c.trim_start().starts_with(&format!("{COOKIE_NAME}=")))
+                        .any(|c| c.trim_start().starts_with(&format!("{cookie}=")))
                 });
             if !had_cookie {
                 return Err(cookie_did_not_come_back(&state, &headers));
@@ -168,7 +169,9 @@ pub async fn callback(
     }
 
     if let Some(error) = params.error.as_deref() {
-        let description = params.error_description.clone().unwrap_or_default();
+        // Both come from the query string: bounded and escaped before they reach a page or a log.
+        let description = text::clean(params.error_description.as_deref().unwrap_or_default());
+        let error = &*text::truncate(&text::escape_controls(error), 80);
         tracing::info!(error, "the provider answered the login with an error");
         let (status, title) = match error {
             "access_denied" => (StatusCode::FORBIDDEN, "The login was cancelled or denied"),

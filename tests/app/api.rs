@@ -220,3 +220,19 @@ async fn a_burst_of_unknown_kids_makes_at_most_one_refetch() {
         app.provider().jwks_fetch_count()
     );
 }
+
+#[tokio::test]
+async fn a_token_over_16_kb_is_refused_before_it_is_decoded() {
+    let app = spawn_api_app().await;
+    let huge = format!("eyJ{}.{}.{}", "a".repeat(20_000), "b".repeat(20_000), "c");
+    let (status, challenge, body) = call(&app, Some(&huge)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "Jwt is too large");
+    assert_eq!(body["category"], "BAD_FORMAT");
+    assert!(challenge.unwrap().contains("invalid_token"));
+    assert_eq!(
+        app.provider().jwks_fetch_count(),
+        0,
+        "nothing fetched for it"
+    );
+}

@@ -351,3 +351,32 @@ async fn an_answer_from_another_issuer_is_refused_before_the_exchange() {
     let (status, _, _) = login_while(|_| {}).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
+
+/// The provider's `error` and `error_description` come from the query string: an attacker can put
+/// anything there. The page shows them escaped and bounded.
+#[tokio::test]
+async fn a_huge_or_hostile_error_description_is_shown_bounded() {
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let state = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let description = format!("line1\r\nline2\u{1b}[31m{}", "d".repeat(50_000));
+    let mut url = url::Url::parse(&format!("{}/callback", app.base)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("state", &state)
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", &description)
+        .append_pair("iss", app.provider().issuer());
+    let response = app.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "provider_error");
+    assert!(html.len() < 10_000, "a {}-byte page", html.len());
+    assert!(!html.contains('\u{1b}'), "raw escape code on the page");
+    assert!(html.contains("line1\\u{d}\\u{a}line2"), "{html}");
+}

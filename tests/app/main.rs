@@ -13,5 +13,6 @@ mod login_flow;
 mod logout_csrf;
 mod provider_fetches;
 mod provider_lifecycle;
+mod request_edges;
 mod session_cookie;
 mod slowloris;

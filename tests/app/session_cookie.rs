@@ -1,6 +1,6 @@
 //! The session cookie: attributes, size, tampering, oversize profiles, and the page headers.
 
-use auth0_login::session::COOKIE_NAME;
+use auth0_login::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -9,7 +9,10 @@ use crate::support::*;
 fn session_cookie(response: &reqwest::Response) -> String {
     set_cookies(response)
         .into_iter()
-        .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
+        .find(|c| {
+            c.starts_with(&format!("{COOKIE_NAME}="))
+                || c.starts_with(&format!("{SECURE_COOKIE_NAME}="))
+        })
         .expect("a session Set-Cookie")
 }
 
