@@ -11,6 +11,7 @@ mod expiry;
 mod login_bytes;
 mod login_flow;
 mod logout_csrf;
+mod logs;
 mod provider_fetches;
 mod provider_lifecycle;
 mod request_edges;
