@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use auth0_login::token_check::{self, Expectations, KeySource};
+use auth0_login::token_check::{self, AudienceSetting, Expectations, KeySource};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::JsonWebKey;
@@ -44,7 +44,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let verify_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
 
-    let expect = Expectations::new(issuer.as_str(), audience.as_str(), "AUTH0_AUDIENCE");
+    let expect = Expectations::new(
+        issuer.as_str(),
+        audience.as_str(),
+        AudienceSetting::ApiAudience,
+    );
     let started = Instant::now();
     for _ in 0..iterations {
         let report = token_check::check(token, &expect, &jwks).await;

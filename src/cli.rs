@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use openidconnect::core::CoreJsonWebKeySet;
 
-use crate::config::{self, Config, Mode, Secret};
-use crate::demo_idp::{ClientRegistration, DemoProvider};
+use crate::config::{self, AppSettings, Config, Mode};
 use crate::oidc::{self, Provider};
-use crate::token_check::{self, CheckReport, Expectations, Outcome};
+use crate::token_check::{self, AudienceSetting, CheckReport, Expectations, Outcome};
 use crate::{Application, shutdown_signal};
 
 const USAGE: &str = "\
@@ -111,25 +110,13 @@ pub async fn run(args: Vec<String>) -> ExitCode {
 }
 
 async fn serve(demo: bool) -> ExitCode {
-    let mode = if demo { Mode::Demo } else { Mode::Tenant };
-    let mut config = match Config::from_env(mode) {
-        Ok(config) => config,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(2);
-        }
-    };
     // Kept alive for as long as the app serves.
-    let _provider = if demo {
-        match start_demo_provider(&mut config).await {
-            Ok(p) => Some(p),
-            Err(err) => {
-                eprintln!("The demo provider could not start: {err:#}");
-                return ExitCode::FAILURE;
-            }
+    let (config, _demo_provider) = match load(demo).await {
+        Ok(loaded) => loaded,
+        Err((message, code)) => {
+            eprintln!("{message}");
+            return code;
         }
-    } else {
-        None
     };
     if let Some(limit) = crate::serve::raise_open_file_limit() {
         tracing::debug!(limit, "open-file limit");
@@ -144,7 +131,7 @@ async fn serve(demo: bool) -> ExitCode {
     tracing::info!(
         listening = %app.local_addr(),
         "open {}/ in your browser{}",
-        config.base_url,
+        config.app.base_url,
         if demo { " (demo mode: built-in provider, not Auth0)" } else { "" }
     );
     match app.run_until_stopped(shutdown_signal()).await {
@@ -156,24 +143,36 @@ async fn serve(demo: bool) -> ExitCode {
     }
 }
 
-/// Starts the demo provider on loopback and points `config` at it.
-pub async fn start_demo_provider(config: &mut Config) -> anyhow::Result<DemoProvider> {
-    let secret = openidconnect::CsrfToken::new_random().secret().clone();
-    let registration = ClientRegistration {
-        client_id: config.client_id.clone(),
-        client_secret: secret.clone(),
-        redirect_uris: vec![config.redirect_uri()],
-        post_logout_redirect_uris: vec![config.post_logout_uri().to_string()],
-    };
-    let provider = DemoProvider::start(
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        registration,
+#[cfg(feature = "demo")]
+type DemoGuard = crate::demo_idp::DemoProvider;
+#[cfg(not(feature = "demo"))]
+type DemoGuard = std::convert::Infallible;
+
+/// The configuration: from the environment, or, in demo mode, the app's settings from the
+/// environment and the tenant's from the demo provider started here.
+async fn load(demo: bool) -> Result<(Config, Option<DemoGuard>), (String, ExitCode)> {
+    let config_error = |e: config::ConfigErrors| (e.to_string(), ExitCode::from(2));
+    if !demo {
+        return Config::from_env().map(|c| (c, None)).map_err(config_error);
+    }
+    let app =
+        AppSettings::from_lookup(Mode::Demo, &|k| std::env::var(k).ok()).map_err(config_error)?;
+    let (provider, tenant) = start_demo(&app)
+        .await
+        .map_err(|e| (format!("{e:#}"), ExitCode::FAILURE))?;
+    Ok((Config { app, tenant }, Some(provider)))
+}
+
+#[cfg(feature = "demo")]
+async fn start_demo(app: &AppSettings) -> anyhow::Result<(DemoGuard, config::TenantSettings)> {
+    crate::demo_idp::start_for(app).await
+}
+
+#[cfg(not(feature = "demo"))]
+async fn start_demo(_: &AppSettings) -> anyhow::Result<(DemoGuard, config::TenantSettings)> {
+    anyhow::bail!(
+        "This build has no demo provider (it was built with --no-default-features). Configure .env for your Auth0 tenant and run without --demo."
     )
-    .await?;
-    config.provider_base = url::Url::parse(provider.issuer())?;
-    config.client_secret = Secret::new(secret);
-    tracing::info!(issuer = provider.issuer(), "demo provider listening");
-    Ok(provider)
 }
 
 async fn check_token(args: CheckTokenArgs) -> ExitCode {
@@ -188,14 +187,22 @@ async fn check_token(args: CheckTokenArgs) -> ExitCode {
         args.token.clone()
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let domain = env("AUTH0_DOMAIN").and_then(|d| config::parse_provider_base(&d).ok());
+    // The same parser as the server's: a bad AUTH0_DOMAIN is reported, not silently ignored.
+    let domain = match env("AUTH0_DOMAIN").map(|d| config::parse_provider_base(&d)) {
+        Some(Err(problem)) => {
+            eprintln!("{}", config::ConfigErrors(vec![problem]));
+            return ExitCode::from(2);
+        }
+        Some(Ok(domain)) => Some(domain),
+        None => None,
+    };
 
     let mut expect = match args
         .issuer
         .clone()
         .or_else(|| domain.as_ref().map(|d| d.to_string()))
     {
-        Some(issuer) => Expectations::new(issuer, String::new(), "AUTH0_AUDIENCE"),
+        Some(issuer) => Expectations::new(issuer, String::new(), AudienceSetting::ApiAudience),
         None => Expectations::unconfigured(
             "No issuer to trust: set AUTH0_DOMAIN in .env, or pass --issuer.",
         ),
@@ -203,7 +210,7 @@ async fn check_token(args: CheckTokenArgs) -> ExitCode {
     expect.audiences.clear();
     if let Some(aud) = args.audience.clone() {
         expect.audiences.push(aud);
-        expect.audience_setting = "--audience";
+        expect.audience_setting = AudienceSetting::CommandLine;
     } else {
         if let Some(aud) = env("AUTH0_AUDIENCE") {
             expect.audiences.push(aud);
@@ -211,7 +218,7 @@ async fn check_token(args: CheckTokenArgs) -> ExitCode {
         if let Some(id) = env("AUTH0_CLIENT_ID") {
             expect.audiences.push(id);
             if expect.audiences.len() == 1 {
-                expect.audience_setting = "AUTH0_CLIENT_ID";
+                expect.audience_setting = AudienceSetting::ClientId;
             }
         }
     }

@@ -1,17 +1,24 @@
-//! One error type for every page route. Each failure becomes the same page: status, short code,
-//! what happened, what to check. Internal detail goes to the log, never to the page.
+//! One error type for every page route, and the page it becomes. Each failure has a status, a
+//! short code, what happened and what to check. Detail for operators goes to the log (once, when
+//! the page is rendered), never to the page.
 //!
-//! `AppError` turns into a bare response carrying itself as an extension; the `render_errors`
-//! middleware (which has the app state, e.g. for the demo banner) renders the page.
+//! `AppError` turns into a bare response carrying itself as an extension; the [`render_errors`]
+//! middleware (which has the app state and the session) renders the page, as axum's own
+//! error-handling example does.
 
+use askama::Template;
+use askama_web::WebTemplate;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
 
-use crate::AppState;
-use crate::routes::pages::ErrorPage;
+use crate::oidc::ProviderFailure;
+use crate::session::AppSession;
+use crate::state::AppState;
 use crate::token_check::Failure;
+use crate::views::Layout;
 
 /// Boxed so that `Result<_, AppError>` stays small on the happy path.
 #[derive(Debug, Clone)]
@@ -31,6 +38,8 @@ pub struct ErrorDetails {
     pub token_failures: Vec<Failure>,
     /// A link onward, e.g. to try again.
     pub retry: Option<String>,
+    /// For the log only, never the page: what an operator needs to find the cause.
+    pub log_detail: Option<String>,
 }
 
 impl AppError {
@@ -48,6 +57,7 @@ impl AppError {
             checks: Vec::new(),
             token_failures: Vec::new(),
             retry: None,
+            log_detail: None,
         }))
     }
 
@@ -66,8 +76,14 @@ impl AppError {
         self
     }
 
+    /// Detail for the log line this error gets when it is rendered.
+    pub fn log_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.log_detail = Some(detail.into());
+        self
+    }
+
     /// The provider could not be discovered: names the URL tried and why it failed.
-    pub fn provider_unavailable(status: StatusCode, failure: crate::oidc::ProviderFailure) -> Self {
+    pub fn provider_unavailable(status: StatusCode, failure: ProviderFailure) -> Self {
         Self::new(
             status,
             "provider_unavailable",
@@ -81,13 +97,13 @@ impl AppError {
 
     /// Anything unexpected: the detail is logged, the page says only that it happened.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(detail = %detail, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "Something went wrong on our side",
             "The app hit an unexpected error. The details are in the server log, tagged with this request's id.",
         )
+        .log_detail(detail.to_string())
     }
 }
 
@@ -99,23 +115,44 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Renders any `AppError` a handler or extractor returned as the error page.
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub error: ErrorDetails,
+}
+
+/// Renders any `AppError` a handler or extractor returned as the error page (with the nav showing
+/// who is logged in, like every page), and logs it: the one log line of each error.
 pub async fn render_errors(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let session = request.extensions().get::<Session>().cloned();
     let mut response = next.run(request).await;
-    if let Some(AppError(error)) = response.extensions_mut().remove::<AppError>() {
-        tracing::info!(
-            status = error.status.as_u16(),
-            code = error.code,
-            "answered with an error page"
-        );
-        let status = error.status;
-        let mut page = ErrorPage::new(&state, *error).into_response();
-        *page.status_mut() = status;
-        return page;
+    let Some(AppError(error)) = response.extensions_mut().remove::<AppError>() else {
+        return response;
+    };
+    let (status, code) = (error.status.as_u16(), error.code);
+    let detail = error.log_detail.as_deref().unwrap_or("");
+    if error.status.is_server_error() {
+        tracing::warn!(status, code, detail, "answered with an error page");
+    } else {
+        tracing::info!(status, code, detail, "answered with an error page");
     }
-    response
+    let user = match session {
+        Some(session) => AppSession::new(session).user().await,
+        None => None,
+    };
+    let status = error.status;
+    let mut page = ErrorPage {
+        layout: Layout::new(&state, user.as_ref()),
+        status: status.as_u16(),
+        error: *error,
+    }
+    .into_response();
+    *page.status_mut() = status;
+    page
 }

@@ -3,21 +3,19 @@
 //! session, and answers the claims. Failures answer as an ESP-compatible proxy (Envoy jwt_authn)
 //! would: status, `{"code","message"}` body and `WWW-Authenticate`, plus our `category`.
 
+use crate::session::AppSession;
+use crate::state::AppState;
+use crate::token_check::{self, AudienceSetting, Category, Expectations, message};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tower_sessions::Session;
-
-use crate::AppState;
-use crate::session::current_user;
-use crate::token_check::{self, Category, Expectations, message};
 
 /// The ESP-style failure: `error="invalid_token"` except when there was no token at all.
 fn failure(state: &AppState, category: Category, msg: &str) -> Response {
     let status = StatusCode::from_u16(category.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let realm = format!("{}/api/me", state.config.base_url);
+    let realm = state.config.app.base_url.join("/api/me");
     let challenge = if category == Category::Missing {
         format!("Bearer realm=\"{realm}\"")
     } else {
@@ -36,7 +34,11 @@ fn failure(state: &AppState, category: Category, msg: &str) -> Response {
     response
 }
 
-pub async fn me(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Response {
+pub async fn me(
+    State(state): State<AppState>,
+    session: AppSession,
+    headers: HeaderMap,
+) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -46,13 +48,14 @@ pub async fn me(State(state): State<AppState>, session: Session, headers: Header
         .filter(|t| !t.is_empty());
 
     let Some(token) = bearer else {
-        if let Some(user) = current_user(&session).await {
+        if let Some(user) = session.user().await {
             return Json(json!({"source": "session", "claims": user.profile})).into_response();
         }
         return failure(&state, Category::Missing, message::MISSING);
     };
 
-    let expect = match &state.config.audience {
+    let provider = state.oidc.provider();
+    let expect = match &state.config.app.audience {
         None => {
             tracing::warn!(
                 "a bearer token reached /api/me, but AUTH0_AUDIENCE is not set: no API token can be trusted"
@@ -64,14 +67,14 @@ pub async fn me(State(state): State<AppState>, session: Session, headers: Header
         Some(audience) => {
             // The advertised issuer when known; otherwise the one AUTH0_DOMAIN implies (the key
             // check will then report the provider as unreachable).
-            let issuer = match state.provider.metadata().await {
+            let issuer = match provider.metadata().await {
                 Ok(m) => m.issuer.clone(),
-                Err(_) => state.config.provider_base.to_string(),
+                Err(_) => state.config.tenant.provider_base.to_string(),
             };
-            Expectations::new(issuer, audience.clone(), "AUTH0_AUDIENCE")
+            Expectations::new(issuer, audience.clone(), AudienceSetting::ApiAudience)
         }
     };
-    let report = token_check::check(&token, &expect, state.provider.as_ref()).await;
+    let report = token_check::check(&token, &expect, provider.as_ref()).await;
     match (report.verified_claims(), report.first_failure()) {
         (Some(claims), _) => Json(json!({"source": "bearer", "claims": claims})).into_response(),
         (None, Some(first)) => {

@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 
-use crate::AppState;
-use crate::routes::pages::{HomePage, Layout, ProfilePage, ProfileView};
-use crate::session::{MaybeUser, RequireUser};
+use crate::routes::extract::{MaybeUser, RequireUser};
+use crate::state::AppState;
+use crate::views::{HomePage, Layout, ProfilePage, ProfileView};
 
 /// The hot path: one cookie decryption (done by the session layer), no network, no signatures.
 pub async fn home(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> impl IntoResponse {

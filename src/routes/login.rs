@@ -4,25 +4,57 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Redirect;
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
 use serde::Deserialize;
-use tower_sessions::Session;
 
-use crate::AppState;
 use crate::error::AppError;
-use crate::session::{
-    LoginTransaction, MAX_RETURN_TO_BYTES, add_pending_login, stored_return_to_len,
-};
-use crate::token_check::unix_now;
+use crate::oidc::AuthorizeParams;
+use crate::session::{AppSession, MAX_RETURN_TO_BYTES, stored_return_to_len};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
-pub struct LoginParams {
+pub struct LoginQuery {
     #[serde(rename = "returnTo")]
     return_to: Option<String>,
     screen_hint: Option<String>,
     organization: Option<String>,
     invitation: Option<String>,
     prompt: Option<String>,
+}
+
+/// A login request, checked before any I/O.
+pub struct LoginRequest {
+    pub return_to: String,
+    pub params: AuthorizeParams,
+}
+
+impl TryFrom<LoginQuery> for LoginRequest {
+    type Error = AppError;
+
+    fn try_from(q: LoginQuery) -> Result<Self, AppError> {
+        let return_to = safe_return_to(q.return_to.as_deref().unwrap_or("")).map_err(|why| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_return_to",
+                "That login link points somewhere it should not",
+                format!("The returnTo address was refused: {why}. After login this app only returns to pages on this site."),
+            )
+            .check("Use a path like /profile.")
+            .retry("/login")
+            .log_detail(why)
+        })?;
+        let params = AuthorizeParams::new(q.screen_hint, q.organization, q.invitation, q.prompt)
+            .map_err(|invalid| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_login_parameter",
+                    "That login link has a bad parameter",
+                    format!("The {} parameter has a value this app does not pass on to Auth0.", invalid.name),
+                )
+                .check("prompt may be none, login, consent or select_account; screen_hint may be signup or login; organization and invitation are Auth0 ids.")
+                .retry("/login")
+            })?;
+        Ok(Self { return_to, params })
+    }
 }
 
 /// A place to land after login: a local path only. Returns why not, otherwise.
@@ -48,99 +80,19 @@ pub fn safe_return_to(raw: &str) -> Result<String, &'static str> {
     Ok(raw.to_string())
 }
 
-/// Auth0 parameters passed through, each limited to a sane shape.
-fn passthrough(name: &str, value: &str) -> Result<(), AppError> {
-    let ok = match name {
-        "prompt" => matches!(value, "none" | "login" | "consent" | "select_account"),
-        "screen_hint" => matches!(value, "signup" | "login"),
-        _ => {
-            value.len() <= 256
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_login_parameter",
-            "That login link has a bad parameter",
-            format!("The {name} parameter has a value this app does not pass on to Auth0."),
-        )
-        .check("prompt may be none, login, consent or select_account; screen_hint may be signup or login; organization and invitation are Auth0 ids.")
-        .retry("/login"))
-    }
-}
-
 pub async fn login(
     State(state): State<AppState>,
-    session: Session,
-    Query(params): Query<LoginParams>,
+    session: AppSession,
+    Query(query): Query<LoginQuery>,
 ) -> Result<Redirect, AppError> {
-    let return_to = safe_return_to(params.return_to.as_deref().unwrap_or("")).map_err(|why| {
-        tracing::warn!(reason = why, "refused a returnTo");
-        AppError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_return_to",
-            "That login link points somewhere it should not",
-            format!("The returnTo address was refused: {why}. After login this app only returns to pages on this site."),
-        )
-        .check("Use a path like /profile.")
-        .retry("/login")
-    })?;
-
-    let metadata = state
-        .provider
-        .metadata()
+    let request = LoginRequest::try_from(query)?;
+    let tx = state.oidc.begin(request.return_to);
+    let url = state
+        .oidc
+        .authorize_url(&tx, &request.params)
         .await
         .map_err(|f| AppError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, f))?;
-
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let csrf = CsrfToken::new_random();
-    let nonce = Nonce::new_random();
-
-    let mut url = url::Url::parse(&metadata.authorization_endpoint).map_err(AppError::internal)?;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &state.config.client_id)
-            .append_pair("redirect_uri", &state.config.redirect_uri())
-            .append_pair("scope", &state.config.scope)
-            .append_pair("state", csrf.secret())
-            .append_pair("nonce", nonce.secret())
-            .append_pair("code_challenge", challenge.as_str())
-            .append_pair("code_challenge_method", "S256");
-        if let Some(audience) = &state.config.audience {
-            q.append_pair("audience", audience);
-        }
-        for (name, value) in [
-            ("screen_hint", &params.screen_hint),
-            ("organization", &params.organization),
-            ("invitation", &params.invitation),
-            ("prompt", &params.prompt),
-        ] {
-            if let Some(value) = value {
-                passthrough(name, value)?;
-                q.append_pair(name, value);
-            }
-        }
-    }
-
-    add_pending_login(
-        &session,
-        LoginTransaction {
-            state: csrf.secret().clone(),
-            nonce: nonce.secret().clone(),
-            pkce_verifier: verifier.secret().clone(),
-            return_to,
-            created_at: unix_now(),
-        },
-    )
-    .await
-    .map_err(|too_large| {
-        tracing::warn!(set_cookie_bytes = too_large.set_cookie_bytes, "no room for a login in progress");
+    session.add_login(tx).await.map_err(|too_large| {
         AppError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "session_too_large",
@@ -149,6 +101,7 @@ pub async fn login(
         )
         .check("Log out, then log in again.")
         .retry("/logout")
+        .log_detail(format!("set_cookie_bytes={}", too_large.set_cookie_bytes))
     })?;
     Ok(Redirect::to(url.as_str()))
 }

@@ -1,21 +1,17 @@
-//! `/logout`: ends the session here, then at the provider: its `end_session_endpoint` when
-//! discovery advertises one (RP-initiated logout), otherwise Auth0's `/v2/logout`. Both go by
-//! `client_id`, with the provider's session id as `logout_hint` (the `end_session_endpoint` only):
-//! the session keeps no ID token for `id_token_hint` (see `session::UserSession::sid`).
+//! `/logout`: ends the session here, then at the provider (`oidc::LoginClient::logout_url`: its
+//! `end_session_endpoint`, or Auth0's `/v2/logout`).
 //!
 //! Logout CSRF: a logout another site asked for (a cross-site link or form) is not done; the user
 //! gets a "Log out?" page whose button posts the logout from this origin. The app's own Logout link
 //! still logs out in one step, as in the quickstart.
 
+use crate::error::AppError;
+use crate::session::AppSession;
+use crate::state::AppState;
+use crate::views::{Layout, LogoutConfirmPage};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
-
-use crate::AppState;
-use crate::error::AppError;
-use crate::routes::pages::{Layout, LogoutConfirmPage};
-use crate::session::{current_user, end_session};
 
 /// Where a request came from, as far as the browser says.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,13 +42,12 @@ fn initiator(headers: &HeaderMap, app_origin: &str) -> Initiator {
 
 pub async fn logout(
     State(state): State<AppState>,
-    session: Session,
+    session: AppSession,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let from = initiator(&headers, &state.config.base_origin());
+    let from = initiator(&headers, &state.config.app.base_url.origin());
     if method == Method::POST && from != Initiator::ThisApp {
-        tracing::warn!(?from, "refused a logout posted from another origin");
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "logout_cross_site",
@@ -60,12 +55,13 @@ pub async fn logout(
             "A logout form on another site was refused, so you are still logged in.",
         )
         .check("To log out, use the Logout link on this site.")
-        .retry("/"));
+        .retry("/")
+        .log_detail(format!("refused a logout posted from {from:?}")));
     }
     if method == Method::GET && from == Initiator::Foreign {
         // Asked even of a guest: the logout would also end the provider's session.
         tracing::info!("a logout link from another site: asking first");
-        let user = current_user(&session).await;
+        let user = session.user().await;
         return Ok(LogoutConfirmPage {
             layout: Layout::new(&state, user.as_ref()),
         }
@@ -74,40 +70,14 @@ pub async fn logout(
     Ok(end_everywhere(&state, &session).await.into_response())
 }
 
-async fn end_everywhere(state: &AppState, session: &Session) -> Redirect {
-    let sid = end_session(session).await;
-    let config = &state.config;
-    let metadata = match state.provider.metadata().await {
-        Ok(m) => m,
+/// Ends the session here, then sends the browser to end the provider's too.
+async fn end_everywhere(state: &AppState, session: &AppSession) -> Redirect {
+    let sid = session.end().await;
+    match state.oidc.logout_url(sid.as_deref()).await {
+        Ok(url) => Redirect::to(url.as_str()),
         Err(failure) => {
             // The local session is gone either way; the provider's may outlive it.
             tracing::warn!(reason = %failure.reason, "provider unreachable at logout: logged out of the app only");
-            return Redirect::to("/");
-        }
-    };
-    let target = match &metadata.end_session_endpoint {
-        Some(endpoint) => url::Url::parse(endpoint).map(|mut url| {
-            {
-                let mut q = url.query_pairs_mut();
-                q.append_pair("post_logout_redirect_uri", config.post_logout_uri())
-                    .append_pair("client_id", &config.client_id);
-                if let Some(sid) = &sid {
-                    q.append_pair("logout_hint", sid);
-                }
-            }
-            url
-        }),
-        None => config.provider_base.join("v2/logout").map(|mut url| {
-            url.query_pairs_mut()
-                .append_pair("returnTo", config.post_logout_uri())
-                .append_pair("client_id", &config.client_id);
-            url
-        }),
-    };
-    match target {
-        Ok(url) => Redirect::to(url.as_str()),
-        Err(err) => {
-            tracing::warn!(error = %err, "bad end_session_endpoint; logged out of the app only");
             Redirect::to("/")
         }
     }

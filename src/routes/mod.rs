@@ -1,16 +1,16 @@
-//! HTTP routes, one thin file each.
+//! HTTP routes, one thin file each, and the extractors they share.
 
 pub mod api;
 pub mod callback;
+pub mod extract;
 pub mod home;
 pub mod login;
 pub mod logout;
-pub mod pages;
 
 use axum::Router;
 use axum::routing::get;
 
-use crate::AppState;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -2,7 +2,7 @@
 //! plus key rotation and the JWKS refetch limit.
 
 use auth0_login::demo_idp::keys::{DEMO_KID_2, SigningKey};
-use auth0_login::token_check::unix_now;
+use auth0_login::primitives::unix_now;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

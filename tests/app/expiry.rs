@@ -2,16 +2,32 @@
 //! the past: absolute expiry (7 days), idle expiry (24 h), the hourly slide, and the 10-minute
 //! login window.
 
-use auth0_login::session::COOKIE_NAME;
-use auth0_login::token_check::unix_now;
+use auth0_login::primitives::unix_now;
+use auth0_login::session::{COOKIE_NAME, LoginTransaction, UserSession};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
-fn user(logged_in_ago: i64, refreshed_ago: i64) -> Value {
+/// A session for "Old Timer", who logged in and was last refreshed this many seconds ago.
+fn user(logged_in_ago: i64, refreshed_ago: i64) -> UserSession {
     let now = unix_now();
-    json!({"u": {"p": {"sub": "demo|old", "name": "Old Timer"}, "li": now - logged_in_ago, "ra": now - refreshed_ago}})
+    UserSession {
+        profile: json!({"sub": "demo|old", "name": "Old Timer"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        sid: None,
+        access_token: None,
+        refresh_token: None,
+        token_expires_at: None,
+        logged_in_at: now - logged_in_ago,
+        refreshed_at: now - refreshed_ago,
+    }
+}
+
+fn forge_user(user: UserSession, expires_at: i64) -> String {
+    forge_session(Some(&user), &[], expires_at)
 }
 
 async fn home_with(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
@@ -28,7 +44,7 @@ async fn home_with(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
 #[tokio::test]
 async fn a_forged_session_under_the_right_key_is_accepted_which_makes_the_tests_below_meaningful() {
     let app = spawn_app().await;
-    let (html, _) = home_with(&app, &forge_session(user(60, 60), unix_now() + 3600)).await;
+    let (html, _) = home_with(&app, &forge_user(user(60, 60), unix_now() + 3600)).await;
     assert!(html.contains("Welcome Old Timer!"), "{html}");
 }
 
@@ -36,15 +52,11 @@ async fn a_forged_session_under_the_right_key_is_accepted_which_makes_the_tests_
 async fn a_session_older_than_seven_days_is_logged_out_however_active() {
     let app = spawn_app().await;
     let eight_days = 8 * 24 * 3600;
-    let (html, _) = home_with(
-        &app,
-        &forge_session(user(eight_days, 60), unix_now() + 3600),
-    )
-    .await;
+    let (html, _) = home_with(&app, &forge_user(user(eight_days, 60), unix_now() + 3600)).await;
     assert!(html.contains("Welcome Guest"), "{html}");
     let (html, _) = home_with(
         &app,
-        &forge_session(user(6 * 24 * 3600, 60), unix_now() + 3600),
+        &forge_user(user(6 * 24 * 3600, 60), unix_now() + 3600),
     )
     .await;
     assert!(
@@ -57,7 +69,7 @@ async fn a_session_older_than_seven_days_is_logged_out_however_active() {
 async fn a_session_idle_past_its_deadline_is_logged_out_and_cleared() {
     let app = spawn_app().await;
     // The deadline travels inside the encrypted record: replaying an old cookie does not help.
-    let (html, cookies) = home_with(&app, &forge_session(user(3600, 3600), unix_now() - 1)).await;
+    let (html, cookies) = home_with(&app, &forge_user(user(3600, 3600), unix_now() - 1)).await;
     assert!(html.contains("Welcome Guest"), "{html}");
     assert!(
         cookies
@@ -70,7 +82,7 @@ async fn a_session_idle_past_its_deadline_is_logged_out_and_cleared() {
 #[tokio::test]
 async fn activity_pushes_the_idle_deadline_back_at_most_hourly() {
     let app = spawn_app().await;
-    let (_, cookies) = home_with(&app, &forge_session(user(7200, 7200), unix_now() + 3600)).await;
+    let (_, cookies) = home_with(&app, &forge_user(user(7200, 7200), unix_now() + 3600)).await;
     let renewed = cookies
         .iter()
         .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
@@ -79,7 +91,7 @@ async fn activity_pushes_the_idle_deadline_back_at_most_hourly() {
         renewed.contains("Max-Age=86"),
         "a fresh 24 h deadline: {renewed}"
     );
-    let (_, cookies) = home_with(&app, &forge_session(user(7200, 600), unix_now() + 3600)).await;
+    let (_, cookies) = home_with(&app, &forge_user(user(7200, 600), unix_now() + 3600)).await;
     assert!(
         cookies.is_empty(),
         "refreshed 10 minutes ago: no rewrite, {cookies:?}"
@@ -89,11 +101,16 @@ async fn activity_pushes_the_idle_deadline_back_at_most_hourly() {
 #[tokio::test]
 async fn a_login_older_than_ten_minutes_is_refused() {
     let app = spawn_app().await;
-    let old =
-        json!({"l": [{"s": "old-state", "n": "n", "v": "v", "r": "/", "t": unix_now() - 11 * 60}]});
+    let old = LoginTransaction {
+        state: "old-state".into(),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        return_to: "/".into(),
+        created_at: unix_now() - 11 * 60,
+    };
     let response = reqwest::Client::new()
         .get(format!("{}/callback?code=c&state=old-state", app.base))
-        .header("Cookie", forge_session(old, unix_now() + 3600))
+        .header("Cookie", forge_session(None, &[old], unix_now() + 3600))
         .send()
         .await
         .unwrap();

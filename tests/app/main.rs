@@ -1,6 +1,5 @@
 //! The offline integration suite: the real server and the demo provider, over real HTTP.
 
-#[path = "../support/mod.rs"]
 mod support;
 
 mod api;

@@ -2,6 +2,9 @@
 //! fixture keys and malformed ones built by hand.
 
 use super::*;
+use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
+use serde_json::{Map, Value};
+
 use crate::demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey, at_hash, jwks_of};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +15,7 @@ const AUD: &str = "client-123";
 const NOW: i64 = 1_800_000_000;
 
 fn expect() -> Expectations {
-    let mut e = Expectations::new(ISS, AUD, "AUTH0_CLIENT_ID");
+    let mut e = Expectations::new(ISS, AUD, AudienceSetting::ClientId);
     e.now = NOW;
     e
 }
@@ -198,7 +201,7 @@ fn clock_skew_within_sixty_seconds_is_allowed() {
 #[test]
 fn unknown_when_an_email_issuer_differs_from_sub() {
     let mut e = expect();
-    e.issuer = Some("robot@example.iam.gserviceaccount.com".into());
+    e.trust = Trust::Issuer("robot@example.iam.gserviceaccount.com".into());
     let r = run(
         &signed(json!({"iss": "robot@example.iam.gserviceaccount.com", "sub": "someone-else"})),
         &e,
@@ -340,202 +343,5 @@ fn id_tokens_check_nonce_azp_and_at_hash() {
     assert!(run(&multi_ok, &id_expect("n-1", None)).passed());
 }
 
-// --- Hardening: values from the token can neither overflow, inject, nor flood. ---
-
-#[test]
-fn an_exp_of_1e30_is_bad_format_not_an_overflow() {
-    // 1e30 is a JSON float; serde_json keeps it as such. It used to panic in debug builds.
-    let token = unsigned(
-        r#"{"iss":"https://tenant.example.com/","sub":"a","aud":"client-123","exp":1e30}"#,
-    );
-    let r = run(&token, &expect());
-    let f = r.first_failure().expect("refused");
-    assert_eq!(f.category, Category::BadFormat);
-    assert!(
-        f.detail.contains("outside the range of dates"),
-        "{}",
-        f.detail
-    );
-    for huge in [
-        "9223372036854775807",
-        "18446744073709551615",
-        "1e308",
-        "253402300800",
-    ] {
-        for claim in ["exp", "nbf", "iat"] {
-            let payload = format!(
-                r#"{{"iss":"{ISS}","sub":"a","aud":"{AUD}","exp":{},"{claim}":{huge}}}"#,
-                NOW + 60
-            );
-            let r = run(&unsigned(&payload), &expect());
-            assert!(
-                r.failures()
-                    .any(|f| f.category == Category::BadFormat && f.detail.contains(claim)),
-                "{claim}={huge}: {}",
-                r.summary()
-            );
-            assert!(!r.summary().contains("-9223372"), "{}", r.summary());
-        }
-    }
-}
-
-fn unsigned(payload: &str) -> String {
-    format!(
-        "{}.{}.{}",
-        b64(r#"{"alg":"RS256","kid":"demo-key-1"}"#),
-        b64(payload),
-        b64("sig")
-    )
-}
-
-#[test]
-fn a_crit_header_is_refused() {
-    let key = SigningKey::fixture(DEMO_KID_1);
-    let token = key.sign_with_header(
-        json!({"alg": "RS256", "kid": DEMO_KID_1, "crit": ["b64"], "b64": false}),
-        &claims(json!({})),
-    );
-    let r = run(&token, &expect());
-    let f = r.first_failure().expect("refused");
-    assert_eq!(f.category, Category::BadFormat);
-    assert_eq!(f.message, message::CRIT_UNSUPPORTED);
-    assert!(f.detail.contains("\"b64\""), "{}", f.detail);
-}
-
-#[test]
-fn audiences_differ_by_more_than_one_scheme_or_one_slash() {
-    let mut e = expect();
-    e.audiences = vec!["https://api.example/".into()];
-    for ok in [
-        "https://api.example/",
-        "https://api.example",
-        "http://api.example",
-        "api.example",
-        "api.example/",
-    ] {
-        assert!(
-            run(&signed(json!({"aud": ok})), &e).passed(),
-            "{ok} was refused"
-        );
-    }
-    for near_miss in [
-        "https://http://api.example////",
-        "https://api.example//",
-        "https://https://api.example/",
-        "http://api.example///",
-        "api.example.evil",
-        "//api.example",
-    ] {
-        let r = run(&signed(json!({"aud": near_miss})), &e);
-        assert_eq!(
-            categories(&r),
-            [Category::AudienceNotAllowed],
-            "{near_miss} was accepted"
-        );
-    }
-}
-
-#[test]
-fn control_characters_from_a_token_never_reach_a_diagnosis_raw() {
-    let key = SigningKey::fixture(DEMO_KID_1);
-    let evil_kid = "k\r\nlevel=ERROR forged log line\u{1b}[2J\u{9b}31m";
-    let token = key.sign_with_header(
-        json!({"alg": "RS256", "kid": evil_kid}),
-        &claims(json!({"iss": "https://x/\n\u{1b}]0;title\u{7}"})),
-    );
-    let r = run(&token, &expect());
-    assert!(!r.passed());
-    let mut texts = vec![r.summary()];
-    for step in &r.steps {
-        match &step.outcome {
-            Outcome::Pass { note } => texts.push(note.clone()),
-            Outcome::Fail { failures } => texts.extend(failures.iter().map(|f| f.detail.clone())),
-            Outcome::Skipped { reason } => texts.push(reason.clone()),
-        }
-    }
-    for text in texts {
-        assert!(
-            !text.chars().any(char::is_control),
-            "raw control character in {text:?}"
-        );
-    }
-    assert!(r.summary().contains("\\u{1b}"), "{}", r.summary());
-}
-
-#[test]
-fn oversized_tokens_are_refused_before_decoding_and_quotes_are_bounded() {
-    let big = signed(json!({"pad": "x".repeat(MAX_TOKEN_BYTES)}));
-    let r = run(&big, &expect());
-    assert_eq!(r.first_failure().unwrap().message, message::TOO_LARGE);
-    assert!(r.payload.is_none(), "a refused token is not decoded");
-
-    // Just under the cap, a huge issuer is quoted, not copied whole.
-    let r = run(&signed(json!({"iss": "i".repeat(10_000)})), &expect());
-    let f = r.first_failure().unwrap();
-    assert_eq!(f.category, Category::IssuerNotAllowed);
-    assert!(f.detail.len() < 800, "{} bytes of detail", f.detail.len());
-    assert!(
-        r.summary().len() < 2_000,
-        "{} bytes of summary",
-        r.summary().len()
-    );
-}
-
-mod fuzz {
-    //! Property tests: the decoder and every check take any input without panicking (overflow
-    //! checks are on in test builds), and out-of-range dates are always BAD_FORMAT. Bounded, so
-    //! they run in `cargo test` and CI: 256 cases each by default, `PROPTEST_CASES` for more.
-    use super::*;
-    use proptest::prelude::*;
-
-    fn any_json_number() -> impl Strategy<Value = Value> {
-        prop_oneof![
-            any::<i64>().prop_map(|n| json!(n)),
-            any::<u64>().prop_map(|n| json!(n)),
-            any::<f64>()
-                .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
-                .prop_map(|f| json!(f)),
-            (0i64..4_000_000_000).prop_map(|n| json!(n)),
-        ]
-    }
-
-    proptest! {
-        // Signing with RSA dominates a case in a debug build: fewer cases keep `cargo test` quick.
-        #![proptest_config(ProptestConfig::with_cases(96))]
-
-        #[test]
-        fn any_string_is_answered_without_a_panic(token in any::<String>()) {
-            let r = run(&token, &expect());
-            prop_assert!(!r.passed());
-            prop_assert!(!r.steps.is_empty());
-        }
-
-        #[test]
-        fn any_bytes_in_three_parts_are_answered(h in proptest::collection::vec(any::<u8>(), 0..64), p in proptest::collection::vec(any::<u8>(), 0..256), sig in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let token = format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(&h), URL_SAFE_NO_PAD.encode(&p), URL_SAFE_NO_PAD.encode(&sig));
-            prop_assert!(!run(&token, &expect()).passed());
-        }
-
-        #[test]
-        fn any_numeric_dates_are_checked_without_overflow(exp in any_json_number(), nbf in any_json_number(), iat in any_json_number(), leeway in any::<i64>(), now in any::<i64>()) {
-            let mut e = expect();
-            e.leeway_secs = leeway;
-            e.now = now;
-            let token = signed(json!({"exp": exp, "nbf": nbf, "iat": iat}));
-            let r = run(&token, &e);
-            for (name, v) in [("exp", &exp), ("nbf", &nbf), ("iat", &iat)] {
-                if format::numeric_date(v).is_none() {
-                    prop_assert!(r.failures().any(|f| f.category == Category::BadFormat && f.detail.contains(name)), "{}", r.summary());
-                }
-            }
-            prop_assert!(!r.summary().chars().any(char::is_control));
-        }
-
-        #[test]
-        fn any_header_and_claim_values_stay_out_of_the_terminal(kid in any::<String>(), iss in any::<String>(), aud in any::<String>()) {
-            let token = SigningKey::fixture(DEMO_KID_1).sign_with_header(json!({"alg": "RS256", "kid": kid}), &claims(json!({"iss": iss, "aud": aud})));
-            let r = run(&token, &expect());
-            prop_assert!(!r.summary().chars().any(char::is_control));
-        }
-    }
-}
+mod fuzz;
+mod hardening;

@@ -1,11 +1,11 @@
 //! The askama templates as types. Every page gets the same layout (demo banner, who is logged in).
+//! The error page is with the error type (`error.rs`).
 
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::AppState;
-use crate::error::ErrorDetails;
 use crate::session::UserSession;
+use crate::state::AppState;
 
 pub struct Layout {
     pub demo: bool,
@@ -68,22 +68,4 @@ pub struct ProfilePage {
 #[template(path = "logout_confirm.html")]
 pub struct LogoutConfirmPage {
     pub layout: Layout,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub layout: Layout,
-    pub status: u16,
-    pub error: ErrorDetails,
-}
-
-impl ErrorPage {
-    pub fn new(state: &AppState, error: ErrorDetails) -> Self {
-        Self {
-            layout: Layout::new(state, None),
-            status: error.status.as_u16(),
-            error,
-        }
-    }
 }

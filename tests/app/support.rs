@@ -1,13 +1,14 @@
 //! `spawn_app()`: the real server on port 0, logged in against the demo provider (another server
 //! on port 0), driven over real HTTP by a cookie-keeping client that does not follow redirects.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 
-use auth0_login::config::{Config, Secret, parse_secret_key};
+use auth0_login::Application;
+use auth0_login::config::{
+    AppBaseUrl, AppSettings, Config, Secret, TenantSettings, parse_secret_key,
+};
 use auth0_login::demo_idp::{ClientRegistration, DemoProvider};
-use auth0_login::{AppState, Application};
+use auth0_login::session::{LoginTransaction, UserSession};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -21,7 +22,6 @@ pub struct TestApp {
     pub provider: Option<DemoProvider>,
     pub provider_addr: SocketAddr,
     pub client: Client,
-    pub state: AppState,
 }
 
 pub struct Options {
@@ -107,20 +107,23 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
 
     let config = Config {
-        provider_base: url::Url::parse(&format!("http://{provider_addr}/")).unwrap(),
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        session_secret: parse_secret_key(SECRET_KEY).unwrap(),
-        base_url: base.clone(),
-        bind: addr,
-        scope: options.scope.clone(),
-        audience: options.audience.clone(),
+        app: AppSettings {
+            base_url: AppBaseUrl::parse(Some(&base), addr.port()).unwrap(),
+            bind: addr,
+            session_secret: parse_secret_key(SECRET_KEY).unwrap(),
+            scope: options.scope.clone(),
+            audience: options.audience.clone(),
+        },
+        tenant: TenantSettings {
+            provider_base: url::Url::parse(&format!("http://{provider_addr}/")).unwrap(),
+            client_id: CLIENT_ID.into(),
+            client_secret: Secret::new(CLIENT_SECRET),
+        },
     };
     let mut app = Application::with_listener(config, false, listener);
     if let Some(limits) = options.serve_limits {
         app = app.with_limits(limits);
     }
-    let state = app.state();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base: format!("http://{addr}"),
@@ -128,7 +131,6 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         provider,
         provider_addr,
         client: cookie_client(),
-        state,
     }
 }
 
@@ -256,7 +258,7 @@ pub struct Row {
 /// service's configuration, not the token), signed with the demo provider's active key.
 pub fn esp_rows(issuer: &str, audience: &str) -> Vec<Row> {
     use auth0_login::demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey};
-    use auth0_login::token_check::unix_now;
+    use auth0_login::primitives::unix_now;
     use base64::Engine as _;
     let now = unix_now();
     let claims = |extra: serde_json::Value| {
@@ -297,13 +299,18 @@ fn session_key() -> cookie::Key {
     cookie::Key::derive_from(parse_secret_key(SECRET_KEY).unwrap().bytes())
 }
 
-/// A session cookie (`name=value`) the app will decrypt, holding `data` and expiring at
-/// `expires_at` (unix time): for sessions dated in the past.
-pub fn forge_session(data: serde_json::Value, expires_at: i64) -> String {
-    use auth0_login::session::COOKIE_NAME;
+/// A session cookie (`name=value`) the app will decrypt, holding `user` and `logins` and expiring
+/// at `expires_at` (unix time): for sessions dated in the past. Built from the session's public
+/// types; the record's layout stays the session module's business.
+pub fn forge_session(
+    user: Option<&UserSession>,
+    logins: &[LoginTransaction],
+    expires_at: i64,
+) -> String {
+    use auth0_login::session::{COOKIE_NAME, record_data};
     let record = tower_sessions::session::Record {
         id: tower_sessions::session::Id::default(),
-        data: serde_json::from_value(data).unwrap(),
+        data: record_data(user, logins),
         expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at).unwrap(),
     };
     let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
@@ -313,9 +320,9 @@ pub fn forge_session(data: serde_json::Value, expires_at: i64) -> String {
     format!("{COOKIE_NAME}={}", jar.get(COOKIE_NAME).unwrap().value())
 }
 
-/// What a session cookie's value holds: the decrypted record, as JSON (`{"data": {...}}`).
-pub fn open_session_cookie(value: &str) -> serde_json::Value {
-    use auth0_login::session::COOKIE_NAME;
+/// What a session cookie's value holds: the user and the logins in progress.
+pub fn open_session_cookie(value: &str) -> (Option<UserSession>, Vec<LoginTransaction>) {
+    use auth0_login::session::{COOKIE_NAME, read_record_data};
     let mut jar = cookie::CookieJar::new();
     jar.add_original(cookie::Cookie::new(COOKIE_NAME, value.to_string()));
     let plain = jar
@@ -323,5 +330,5 @@ pub fn open_session_cookie(value: &str) -> serde_json::Value {
         .get(COOKIE_NAME)
         .expect("the cookie decrypts under the test key");
     let record = tower_sessions_cookie_store::decode_record(plain.value()).unwrap();
-    serde_json::json!({ "data": record.data })
+    read_record_data(&record.data)
 }

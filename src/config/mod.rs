@@ -1,0 +1,242 @@
+//! Configuration: the environment (after `.env`) parsed once, at startup, into typed values.
+//!
+//! Two parts: [`AppSettings`] (this app: where it is served, its session key, what logins ask
+//! for) and [`TenantSettings`] (which Auth0 tenant, as which application). Demo mode reads only the
+//! first and gets the second from the running demo provider. Every problem is collected and
+//! reported together, each with what to do about it, so a newcomer fixes `.env` in one pass.
+
+mod dotenv;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use url::Url;
+
+pub use dotenv::load_dotenv;
+pub use parse::{AppBaseUrl, discovery_url_for, parse_provider_base, parse_secret_key};
+
+/// A value that must never reach a page or a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Key material for the session cookie: at least 32 random bytes, decoded from `APP_SECRET_KEY`.
+#[derive(Clone)]
+pub struct SessionSecret(Vec<u8>);
+
+impl SessionSecret {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A fresh random secret (demo mode without a configured key: sessions end with the process).
+    pub fn random() -> Self {
+        let mut bytes = Vec::with_capacity(64);
+        while bytes.len() < 64 {
+            bytes.extend_from_slice(crate::primitives::random_token(32).as_bytes());
+        }
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionSecret([redacted])")
+    }
+}
+
+/// Which application this process is configured as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Against a real tenant: every `AUTH0_*` setting is required.
+    Tenant,
+    /// Against the built-in demo provider: tenant settings come from it.
+    Demo,
+}
+
+/// This app: where browsers reach it, where it listens, its session key, what logins ask for.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub base_url: AppBaseUrl,
+    pub bind: SocketAddr,
+    pub session_secret: SessionSecret,
+    pub scope: String,
+    pub audience: Option<String>,
+}
+
+/// The Auth0 tenant, and this app's registration there.
+#[derive(Debug, Clone)]
+pub struct TenantSettings {
+    /// Where the provider lives, always ending in `/` (an Auth0 issuer is `https://TENANT/`).
+    pub provider_base: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app: AppSettings,
+    pub tenant: TenantSettings,
+}
+
+impl Config {
+    /// Everything for a real tenant from the process environment (call [`load_dotenv`] first).
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Everything for a real tenant from any lookup (tests pass a map); all problems at once.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        match (
+            AppSettings::from_lookup(Mode::Tenant, &lookup),
+            TenantSettings::from_lookup(&lookup),
+        ) {
+            (Ok(app), Ok(tenant)) => Ok(Self { app, tenant }),
+            (app, tenant) => Err(ConfigErrors(
+                app.err()
+                    .into_iter()
+                    .chain(tenant.err())
+                    .flat_map(|e| e.0)
+                    .collect(),
+            )),
+        }
+    }
+}
+
+/// A lookup that trims values and treats empty ones as unset.
+fn getter(lookup: &impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> + '_ {
+    move |key| {
+        lookup(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl AppSettings {
+    pub fn from_lookup(
+        mode: Mode,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigErrors> {
+        let get = getter(lookup);
+        let mut problems = Problems::default();
+        let host = problems.take(parse::host(get("HOST").as_deref(), mode));
+        let port = problems.take(parse::port(get("PORT").as_deref()));
+        let base_url = problems.take(AppBaseUrl::parse(
+            get("APP_BASE_URL").as_deref(),
+            port.unwrap_or(3000),
+        ));
+        let scope = problems.take(parse::scope(get("AUTH0_SCOPE")));
+        let session_secret = problems.take(parse::session_secret(get("APP_SECRET_KEY"), mode));
+        let settings = (|| {
+            Some(Self {
+                base_url: base_url?,
+                bind: SocketAddr::new(host?, port?),
+                session_secret: session_secret?,
+                scope: scope?,
+                audience: get("AUTH0_AUDIENCE"),
+            })
+        })();
+        problems.finish(settings)
+    }
+}
+
+impl TenantSettings {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let get = getter(lookup);
+        let mut problems = Problems::default();
+        let provider_base = problems.take(parse::domain(get("AUTH0_DOMAIN")));
+        let client_id = problems.take(parse::client_id(get("AUTH0_CLIENT_ID")));
+        let client_secret = problems.take(parse::client_secret(get("AUTH0_CLIENT_SECRET")));
+        let settings = (|| {
+            Some(Self {
+                provider_base: provider_base?,
+                client_id: client_id?,
+                client_secret: client_secret?,
+            })
+        })();
+        problems.finish(settings)
+    }
+}
+
+/// One thing wrong with the configuration, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl Problem {
+    pub(crate) fn new(variable: &'static str, problem: String, fix: &str) -> Self {
+        Self {
+            variable,
+            problem,
+            fix: fix.into(),
+        }
+    }
+    pub(crate) fn missing(variable: &'static str, fix: &str) -> Self {
+        Self::new(variable, "is not set".into(), fix)
+    }
+}
+
+/// Collects problems while parsing goes on, so every one is reported.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn take<T>(&mut self, parsed: Result<T, Problem>) -> Option<T> {
+        parsed.map_err(|problem| self.0.push(problem)).ok()
+    }
+
+    /// The settings, if nothing was wrong (a value is missing only when a problem says why).
+    fn finish<T>(self, settings: Option<T>) -> Result<T, ConfigErrors> {
+        match settings {
+            Some(settings) if self.0.is_empty() => Ok(settings),
+            _ => Err(ConfigErrors(self.0)),
+        }
+    }
+}
+
+/// Every configuration problem found, printed as one report before the port is bound.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<Problem>);
+
+impl ConfigErrors {
+    pub fn variables(&self) -> Vec<&'static str> {
+        self.0.iter().map(|p| p.variable).collect()
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "The app cannot start: {} configuration problem{} (settings come from .env or the environment; .env.example documents each):",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        )?;
+        for p in &self.0 {
+            writeln!(f, "  - {} {}\n      fix: {}", p.variable, p.problem, p.fix)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}

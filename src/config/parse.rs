@@ -1,0 +1,342 @@
+//! One parser per setting: each turns a raw value into a typed one, or a [`Problem`] saying what
+//! is wrong and how to fix it. `check-token` uses the same parsers as the server.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use base64::Engine as _;
+use url::Url;
+
+use super::{Mode, Problem, Secret, SessionSecret};
+
+pub(super) fn host(raw: Option<&str>, mode: Mode) -> Result<IpAddr, Problem> {
+    let Some(raw) = raw else {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    };
+    match raw.parse::<IpAddr>() {
+        Ok(ip) if mode == Mode::Demo && !ip.is_loopback() => Err(Problem::new(
+            "HOST",
+            format!("is {ip}, but demo mode only listens on loopback"),
+            "The demo provider signs in anyone who types a name: unset HOST (or use 127.0.0.1) for --demo.",
+        )),
+        Ok(ip) => Ok(ip),
+        Err(_) => Err(Problem::new(
+            "HOST",
+            format!("{raw:?} is not an IP address"),
+            "Use 127.0.0.1 (this machine only, the default) or 0.0.0.0 (all interfaces, e.g. in a container).",
+        )),
+    }
+}
+
+pub(super) fn port(raw: Option<&str>) -> Result<u16, Problem> {
+    let Some(raw) = raw else { return Ok(3000) };
+    raw.parse::<u16>().map_err(|_| {
+        Problem::new(
+            "PORT",
+            format!("{raw:?} is not a port number"),
+            "Use a number from 1 to 65535 (default 3000), or 0 for any free port.",
+        )
+    })
+}
+
+pub(super) fn scope(raw: Option<String>) -> Result<String, Problem> {
+    let scope = raw.unwrap_or_else(|| "openid profile email".into());
+    if scope.split_whitespace().any(|s| s == "openid") {
+        Ok(scope)
+    } else {
+        Err(Problem::new(
+            "AUTH0_SCOPE",
+            format!("{scope:?} does not include openid"),
+            "Without openid there is no ID token and no login: use \"openid profile email\" (the default) plus anything you need.",
+        ))
+    }
+}
+
+/// In demo mode a missing or unusable key is replaced by a random one (sessions end with the
+/// process); against a tenant it must be right.
+pub(super) fn session_secret(raw: Option<String>, mode: Mode) -> Result<SessionSecret, Problem> {
+    match (raw, mode) {
+        (None, Mode::Demo) => Ok(SessionSecret::random()),
+        (Some(raw), Mode::Demo) => {
+            Ok(parse_secret_key(&raw).unwrap_or_else(|_| SessionSecret::random()))
+        }
+        (raw, Mode::Tenant) => parse_secret_key(raw.as_deref().unwrap_or("")),
+    }
+}
+
+pub(super) fn domain(raw: Option<String>) -> Result<Url, Problem> {
+    match raw {
+        None => Err(Problem::missing(
+            "AUTH0_DOMAIN",
+            "Set it to your tenant's domain from the Auth0 dashboard (Applications > your app > Settings > Domain), e.g. dev-abc123.us.auth0.com.",
+        )),
+        Some(raw) => parse_provider_base(&raw),
+    }
+}
+
+pub(super) fn client_id(raw: Option<String>) -> Result<String, Problem> {
+    const FIX: &str = "Copy the Client ID from Applications > your app > Settings.";
+    match raw {
+        None => Err(Problem::missing("AUTH0_CLIENT_ID", FIX)),
+        Some(id) if looks_like_placeholder(&id) || id.contains(char::is_whitespace) => {
+            Err(Problem::new(
+                "AUTH0_CLIENT_ID",
+                "still holds a placeholder or contains spaces".into(),
+                FIX,
+            ))
+        }
+        Some(id) => Ok(id),
+    }
+}
+
+pub(super) fn client_secret(raw: Option<String>) -> Result<Secret, Problem> {
+    match raw {
+        None => Err(Problem::missing(
+            "AUTH0_CLIENT_SECRET",
+            "Copy the Client Secret from Applications > your app > Settings (a Regular Web Application has one).",
+        )),
+        Some(secret) if looks_like_placeholder(&secret) => Err(Problem::new(
+            "AUTH0_CLIENT_SECRET",
+            "still holds a placeholder".into(),
+            "Copy the Client Secret from Applications > your app > Settings.",
+        )),
+        Some(secret) => Ok(Secret::new(secret)),
+    }
+}
+
+/// `APP_BASE_URL`, parsed once: the origin browsers use for this app. The callback and logout
+/// URLs derive from it, never from a request's Host header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppBaseUrl {
+    url: Url,
+    /// Without the trailing slash, as configured (`http://localhost:3000`).
+    text: String,
+}
+
+impl AppBaseUrl {
+    /// The configured value, or `http://localhost:PORT` when unset.
+    pub fn parse(raw: Option<&str>, port: u16) -> Result<Self, Problem> {
+        let var = "APP_BASE_URL";
+        let default;
+        let raw = match raw {
+            Some(raw) => raw,
+            None => {
+                default = format!("http://localhost:{}", if port == 0 { 3000 } else { port });
+                &default
+            }
+        };
+        let url = Url::parse(raw).map_err(|e| {
+            Problem::new(
+                var,
+                format!("{raw:?} is not a URL ({e})"),
+                "Use the address browsers open, e.g. http://localhost:3000 or https://app.example.com.",
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(Problem::new(
+                var,
+                format!("{raw:?} is not an http(s) URL"),
+                "Use the address browsers open, e.g. http://localhost:3000.",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Problem::new(
+                var,
+                "has a user name or password in it (user:password@)".into(),
+                "Use only scheme, host and port, e.g. https://app.example.com: this URL is sent to every browser and to the provider.",
+            ));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(Problem::new(
+                var,
+                format!("{raw:?} has a path, query or fragment"),
+                "Use only scheme, host and port, e.g. https://app.example.com: the app serves /login, /callback and /logout at the root.",
+            ));
+        }
+        let text = url.as_str().trim_end_matches('/').to_string();
+        Ok(Self { url, text })
+    }
+
+    /// `scheme://host[:port]` without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// A path on this app as an absolute URL (`path` starts with `/`).
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.text)
+    }
+
+    /// Where the provider sends the browser back after login.
+    pub fn callback(&self) -> String {
+        self.join("/callback")
+    }
+
+    /// Where the provider sends the browser back after logout: the home page.
+    pub fn post_logout(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// As browsers write it in `Origin`.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
+    /// The host[:port] the browser must be on for the session cookie to come back.
+    pub fn host_port(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for AppBaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn looks_like_placeholder(value: &str) -> bool {
+    let v = value.to_ascii_lowercase();
+    v.starts_with('{') || v.starts_with('<') || v.contains("your") || v == "changeme"
+}
+
+fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Where a provider at `base` (ending in `/`) publishes its OpenID discovery document.
+pub fn discovery_url_for(base: &Url) -> String {
+    format!("{base}.well-known/openid-configuration")
+}
+
+/// `AUTH0_DOMAIN`: a bare domain (https), or a full URL (`http://` only on loopback).
+/// The result always ends in `/`, the shape of an Auth0 issuer.
+pub fn parse_provider_base(raw: &str) -> Result<Url, Problem> {
+    let var = "AUTH0_DOMAIN";
+    if looks_like_placeholder(raw) {
+        return Err(Problem::new(
+            var,
+            "still holds a placeholder".into(),
+            "Set it to your tenant's domain, e.g. dev-abc123.us.auth0.com.",
+        ));
+    }
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| {
+        Problem::new(
+            var,
+            format!("{raw:?} is not a domain or URL ({e})"),
+            "Use the bare domain, e.g. dev-abc123.us.auth0.com.",
+        )
+    })?;
+    if url.path().contains(".well-known") {
+        return Err(Problem::new(
+            var,
+            format!("{raw:?} is a discovery URL"),
+            "Use just the domain: the app adds /.well-known/openid-configuration itself.",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo it: the page and the log would show the password.
+        return Err(Problem::new(
+            var,
+            "has a user name or password in it (user:password@)".into(),
+            "Use just the domain, e.g. dev-abc123.us.auth0.com: the provider needs no credentials in the URL.",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Problem::new(
+            var,
+            format!("{raw:?} has a query or fragment"),
+            "Use just the domain, e.g. dev-abc123.us.auth0.com.",
+        ));
+    }
+    let Some(host) = url.host() else {
+        return Err(Problem::new(
+            var,
+            format!("{raw:?} has no host"),
+            "Use the bare domain, e.g. dev-abc123.us.auth0.com.",
+        ));
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&host) => {}
+        "http" => {
+            return Err(Problem::new(
+                var,
+                format!("{raw:?} uses http:// on a host that is not loopback"),
+                "Tokens must travel over TLS: use https:// (or the bare domain). http:// is only for a provider on 127.0.0.1/localhost.",
+            ));
+        }
+        other => {
+            return Err(Problem::new(
+                var,
+                format!("{raw:?} uses the scheme {other}"),
+                "Use the bare domain, or an https:// URL.",
+            ));
+        }
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// `APP_SECRET_KEY`: hex (64+ chars) or base64 of at least 32 random bytes.
+pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
+    let var = "APP_SECRET_KEY";
+    let fix = "Generate one with `openssl rand -hex 32` and paste the 64 characters into .env.";
+    if raw.is_empty() {
+        return Err(Problem::missing(var, fix));
+    }
+    let bytes = if raw.len() % 2 == 0 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..raw.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&raw[i..i + 2], 16).ok())
+            .collect::<Vec<u8>>()
+    } else if let Some(bytes) = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ]
+    .iter()
+    .find_map(|engine| engine.decode(raw).ok())
+    .or_else(|| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()
+    }) {
+        bytes
+    } else {
+        return Err(Problem::new(var, "is neither hex nor base64".into(), fix));
+    };
+    if bytes.len() < 32 {
+        return Err(Problem::new(
+            var,
+            format!("decodes to {} bytes; at least 32 are needed", bytes.len()),
+            fix,
+        ));
+    }
+    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+    if distinct < 12 {
+        return Err(Problem::new(
+            var,
+            "is not random (too few distinct bytes)".into(),
+            fix,
+        ));
+    }
+    Ok(SessionSecret(bytes))
+}

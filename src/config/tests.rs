@@ -1,0 +1,184 @@
+//! The configuration's parsers and the one-pass report, tested on maps (no environment).
+use super::dotenv::locate_bad_line;
+use super::*;
+use std::collections::HashMap;
+
+const KEY: &str = "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8";
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|k| map.get(k).cloned())
+}
+
+fn valid() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("AUTH0_DOMAIN", "dev-abc.us.auth0.com"),
+        ("AUTH0_CLIENT_ID", "abc123"),
+        ("AUTH0_CLIENT_SECRET", "s3cr3t"),
+        ("APP_SECRET_KEY", KEY),
+    ]
+}
+
+#[test]
+fn a_bare_domain_becomes_an_https_issuer_ending_in_a_slash() {
+    let config = load(&valid()).unwrap();
+    assert_eq!(
+        config.tenant.provider_base.as_str(),
+        "https://dev-abc.us.auth0.com/"
+    );
+    assert_eq!(
+        discovery_url_for(&config.tenant.provider_base),
+        "https://dev-abc.us.auth0.com/.well-known/openid-configuration"
+    );
+    assert_eq!(config.app.base_url.as_str(), "http://localhost:3000");
+    assert_eq!(
+        config.app.base_url.callback(),
+        "http://localhost:3000/callback"
+    );
+    assert_eq!(config.app.bind.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.app.scope, "openid profile email");
+}
+
+#[test]
+fn every_missing_setting_is_reported_at_once() {
+    let errors = load(&[]).unwrap_err();
+    assert_eq!(
+        errors.variables(),
+        vec![
+            "APP_SECRET_KEY",
+            "AUTH0_DOMAIN",
+            "AUTH0_CLIENT_ID",
+            "AUTH0_CLIENT_SECRET"
+        ]
+    );
+    let text = errors.to_string();
+    assert!(text.contains("4 configuration problems"), "{text}");
+    assert!(text.contains("openssl rand -hex 32"), "{text}");
+}
+
+#[test]
+fn http_is_accepted_only_for_loopback_providers() {
+    assert_eq!(
+        parse_provider_base("http://127.0.0.1:4000")
+            .unwrap()
+            .as_str(),
+        "http://127.0.0.1:4000/"
+    );
+    assert!(parse_provider_base("http://localhost:4000/").is_ok());
+    let err = parse_provider_base("http://idp.example.com").unwrap_err();
+    assert!(err.problem.contains("not loopback"));
+}
+
+#[test]
+fn domain_mistakes_get_specific_advice() {
+    assert!(
+        parse_provider_base("dev.auth0.com/.well-known/openid-configuration")
+            .unwrap_err()
+            .fix
+            .contains("just the domain")
+    );
+    assert!(parse_provider_base("{yourDomain}").is_err());
+    assert!(parse_provider_base("ftp://x.com").is_err());
+    assert!(parse_provider_base("https://x.com/?a=b").is_err());
+}
+
+#[test]
+fn weak_or_malformed_secret_keys_are_refused() {
+    assert!(parse_secret_key(KEY).is_ok());
+    assert!(
+        parse_secret_key("abcd")
+            .unwrap_err()
+            .problem
+            .contains("at least 32")
+    );
+    assert!(parse_secret_key(&"a".repeat(64)).is_err());
+    assert!(parse_secret_key("not a key at all, just words!").is_err());
+    // base64 of 32 distinct bytes is fine too.
+    assert!(parse_secret_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").is_ok());
+}
+
+#[test]
+fn credentials_in_either_url_are_refused_without_echoing_them() {
+    for raw in [
+        "http://:pw@127.0.0.1:4000",
+        "https://user@dev.auth0.com",
+        "https://u:hunter2@dev.auth0.com/",
+    ] {
+        let err = parse_provider_base(raw).unwrap_err();
+        assert!(
+            err.problem.contains("user name or password"),
+            "{raw}: {err:?}"
+        );
+        assert!(
+            !err.problem.contains("pw") && !err.problem.contains("hunter2"),
+            "{err:?}"
+        );
+    }
+    for raw in [
+        "https://u:hunter2@app.example.com",
+        "http://:pw@localhost:3000",
+        "https://app.example.com/?x=1",
+        "https://app.example.com/#f",
+    ] {
+        let err = AppBaseUrl::parse(Some(raw), 3000).unwrap_err();
+        assert!(!err.problem.contains("hunter2"), "{err:?}");
+    }
+}
+
+#[test]
+fn a_bad_dotenv_line_is_located_by_number_and_key() {
+    let content = "# comment\nAUTH0_DOMAIN=ok\nAUTH0_CLIENT_SECRET=a b\"c\nX=1\n";
+    assert_eq!(
+        locate_bad_line(content, "AUTH0_CLIENT_SECRET=a b\"c\nX=1\n"),
+        (3, Some("AUTH0_CLIENT_SECRET".into()))
+    );
+    assert_eq!(
+        locate_bad_line("a\nnot a setting\n", "not a setting"),
+        (2, None)
+    );
+}
+
+#[test]
+fn base_url_must_be_an_origin() {
+    assert_eq!(
+        AppBaseUrl::parse(Some("https://app.example.com/"), 3000)
+            .unwrap()
+            .as_str(),
+        "https://app.example.com"
+    );
+    assert!(AppBaseUrl::parse(Some("https://app.example.com/app"), 3000).is_err());
+    assert!(AppBaseUrl::parse(Some("localhost:3000"), 3000).is_err());
+}
+
+#[test]
+fn bad_host_port_and_scope_are_each_named() {
+    let mut pairs = valid();
+    pairs.extend([
+        ("HOST", "everywhere"),
+        ("PORT", "http"),
+        ("AUTH0_SCOPE", "profile"),
+    ]);
+    let errors = load(&pairs).unwrap_err();
+    assert_eq!(errors.variables(), vec!["HOST", "PORT", "AUTH0_SCOPE"]);
+}
+
+#[test]
+fn demo_mode_refuses_non_loopback_binds_and_needs_no_tenant_settings() {
+    let map: HashMap<&str, &str> = [("HOST", "0.0.0.0")].into();
+    let err =
+        AppSettings::from_lookup(Mode::Demo, &|k| map.get(k).map(|v| v.to_string())).unwrap_err();
+    assert_eq!(err.variables(), vec!["HOST"]);
+    let ok = AppSettings::from_lookup(Mode::Demo, &|_| None).unwrap();
+    assert_eq!(ok.base_url.as_str(), "http://localhost:3000");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let config = load(&valid()).unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("s3cr3t"));
+    assert!(!debug.contains(KEY));
+}

@@ -1,0 +1,211 @@
+//! `/authorize` and the sign-in page's decision: a demo user (or any name), or cancel.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    AuthRequest, DEMO_USERS, Grant, MAX_PARAMETER_BYTES, Shared, idp_error, lock, redirect_with,
+};
+use crate::primitives::random_token;
+use crate::token_check::text;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "demo_idp/authorize.html")]
+struct AuthorizePage {
+    interaction: String,
+    users: Vec<(String, String, String)>,
+}
+
+pub(super) async fn authorize(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let client = lock(&s.client).clone();
+    if let Some((name, _)) = q.iter().find(|(_, v)| v.len() > MAX_PARAMETER_BYTES) {
+        return idp_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the {} parameter is longer than {MAX_PARAMETER_BYTES} bytes",
+                text::quote(name)
+            ),
+        );
+    }
+    let get = |k: &str| q.get(k).cloned().filter(|v| !v.is_empty());
+    if get("client_id").as_deref() != Some(client.client_id.as_str()) {
+        return idp_error(StatusCode::BAD_REQUEST, "unknown client_id");
+    }
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| client.redirect_uris.contains(r))
+    else {
+        return idp_error(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri is not registered for this client (Allowed Callback URLs)",
+        );
+    };
+    let state = get("state");
+    let response_iss = response_iss(&s);
+    let reject = |error: &str, description: &str| {
+        let mut params = vec![("error", error), ("error_description", description)];
+        if let Some(st) = &state {
+            params.push(("state", st));
+        }
+        if let Some(iss) = &response_iss {
+            params.push(("iss", iss));
+        }
+        redirect_with(&redirect_uri, &params)
+    };
+    if get("response_type").as_deref() != Some("code") {
+        return reject("unsupported_response_type", "only code is supported");
+    }
+    if !get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|s| s == "openid")
+    {
+        return reject("invalid_scope", "openid is required");
+    }
+    let (Some(code_challenge), Some("S256")) = (
+        get("code_challenge"),
+        get("code_challenge_method").as_deref(),
+    ) else {
+        return reject("invalid_request", "PKCE with S256 is required");
+    };
+    let interaction = random_token(32);
+    lock(&s.interactions).insert(
+        interaction.clone(),
+        AuthRequest {
+            redirect_uri,
+            state,
+            nonce: get("nonce"),
+            code_challenge,
+            scope: get("scope").unwrap_or_default(),
+            audience: get("audience"),
+        },
+    );
+    AuthorizePage {
+        interaction,
+        users: DEMO_USERS
+            .iter()
+            .map(|(id, name, email)| (id.to_string(), name.to_string(), email.to_string()))
+            .collect(),
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct Decision {
+    interaction: String,
+    user: Option<String>,
+    name: Option<String>,
+    cancel: Option<String>,
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else if c == ' ' {
+                Some('.')
+            } else {
+                None
+            }
+        })
+        .collect();
+    if s.is_empty() { "user".into() } else { s }
+}
+
+fn profile_for(
+    issuer: &str,
+    user: Option<&str>,
+    free_name: Option<&str>,
+) -> Option<Map<String, Value>> {
+    let (id, name, email) = match (user, free_name.map(str::trim).filter(|n| !n.is_empty())) {
+        (Some(id), _) => {
+            let (id, name, email) = DEMO_USERS.iter().find(|(u, _, _)| *u == id)?;
+            (id.to_string(), name.to_string(), email.to_string())
+        }
+        (None, Some(name)) => {
+            let name: String = name.chars().take(80).collect();
+            let id = slug(&name);
+            (id.clone(), name, format!("{id}@example.com"))
+        }
+        (None, None) => return None,
+    };
+    let given = name.split_whitespace().next().unwrap_or(&name).to_string();
+    let mut profile = Map::new();
+    profile.insert("sub".into(), json!(format!("demo|{id}")));
+    profile.insert("name".into(), json!(name));
+    profile.insert("given_name".into(), json!(given));
+    profile.insert("nickname".into(), json!(id));
+    profile.insert(
+        "picture".into(),
+        json!(format!(
+            "{issuer}avatar/{}.svg",
+            URL_SAFE_NO_PAD.encode(name.as_bytes())
+        )),
+    );
+    profile.insert("updated_at".into(), json!("2026-01-01T00:00:00.000Z"));
+    profile.insert("email".into(), json!(email));
+    profile.insert("email_verified".into(), json!(true));
+    Some(profile)
+}
+
+pub(super) async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -> Response {
+    let Some(request) = lock(&s.interactions).take(&d.interaction) else {
+        return idp_error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in page has expired; start again from the app",
+        );
+    };
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if d.cancel.is_some() {
+        params.push(("error", "access_denied".into()));
+        params.push(("error_description", "The user cancelled the login".into()));
+    } else {
+        let Some(user) = profile_for(&s.issuer, d.user.as_deref(), d.name.as_deref()) else {
+            return idp_error(StatusCode::BAD_REQUEST, "pick a user or type a name");
+        };
+        let code = random_token(32);
+        lock(&s.codes).insert(
+            code.clone(),
+            Grant {
+                request: request.clone(),
+                user,
+            },
+        );
+        params.push(("code", code));
+    }
+    if let Some(state) = &request.state {
+        params.push(("state", state.clone()));
+    }
+    if let Some(iss) = response_iss(&s) {
+        params.push(("iss", iss));
+    }
+    let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut response = redirect_with(&request.redirect_uri, &borrowed);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+/// The `iss` an authorization answer carries (RFC 9207), as the behaviour says.
+pub(super) fn response_iss(s: &Shared) -> Option<String> {
+    let b = lock(&s.behaviour);
+    if b.omit_response_iss {
+        return None;
+    }
+    Some(
+        b.response_iss_override
+            .clone()
+            .unwrap_or_else(|| s.issuer.clone()),
+    )
+}

@@ -1,0 +1,59 @@
+//! How the demo provider (mis)behaves: each field makes one of Auth0's failures happen for real.
+
+use serde_json::{Map, Value};
+
+/// How the provider (mis)behaves. The default is a well-behaved provider.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub issuer_override: Option<String>,
+    pub audience_override: Option<Value>,
+    pub azp_override: Option<String>,
+    /// Seconds from now until the ID token's `exp` (negative: already expired).
+    pub id_token_lifetime_secs: i64,
+    /// Added to `iat` (positive: issued "in the future", as with a fast provider clock).
+    pub iat_offset_secs: i64,
+    pub nonce_override: Option<String>,
+    /// Sign with this fixture key instead of the active one (e.g. [`FOREIGN_KID`]).
+    pub sign_with: Option<String>,
+    /// Send this instead of a real ID token (malformed tokens).
+    pub raw_id_token: Option<String>,
+    /// Extra claims in the ID token and userinfo (an oversize profile).
+    pub extra_claims: Map<String, Value>,
+    /// Advertise `end_session_endpoint` in discovery (Auth0 does only when RP-initiated logout is on).
+    pub advertise_end_session: bool,
+    /// Report this `at_hash` instead of the real one.
+    pub at_hash_override: Option<String>,
+    /// RFC 9207: name this issuer in authorization answers instead of our own (a mix-up).
+    pub response_iss_override: Option<String>,
+    /// Leave `iss` out of authorization answers (while discovery still promises it).
+    pub omit_response_iss: bool,
+    /// Answer discovery with this status (an outage) instead of the document.
+    pub discovery_status: Option<u16>,
+    /// Answer the JWKS with this status instead of the keys.
+    pub jwks_status: Option<u16>,
+    /// Wait this long before answering the JWKS (a slow or hanging provider).
+    pub jwks_delay_ms: u64,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            issuer_override: None,
+            audience_override: None,
+            azp_override: None,
+            id_token_lifetime_secs: 3600,
+            iat_offset_secs: 0,
+            nonce_override: None,
+            sign_with: None,
+            raw_id_token: None,
+            extra_claims: Map::new(),
+            advertise_end_session: true,
+            at_hash_override: None,
+            response_iss_override: None,
+            omit_response_iss: false,
+            discovery_status: None,
+            jwks_status: None,
+            jwks_delay_ms: 0,
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! `/oauth/token` (client, code, redirect URI and PKCE checked) and `/userinfo`.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use sha2::Digest as _;
+
+use super::{Behaviour, ClientRegistration, Grant, Shared, keys, lock};
+use crate::primitives::{random_token, unix_now};
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Option<(String, String)> {
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+    {
+        let decoded = String::from_utf8(STANDARD.decode(basic).ok()?).ok()?;
+        let (id, secret) = decoded.split_once(':')?;
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
+        return Some((dec(id)?, dec(secret)?));
+    }
+    Some((
+        form.get("client_id")?.clone(),
+        form.get("client_secret")?.clone(),
+    ))
+}
+
+pub(super) async fn token(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    s.token_requests.fetch_add(1, Ordering::SeqCst);
+    let client = lock(&s.client).clone();
+    let grant = match redeem_code(&s, &client, &headers, &form) {
+        Ok(grant) => grant,
+        Err((status, error, description)) => return oauth_error(status, error, description),
+    };
+    let b = lock(&s.behaviour).clone();
+    let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
+    let profile = profile_for_scopes(&grant.user, &scopes, &b);
+    let access_token = access_token(&s, &client, &grant);
+    lock(&s.access_tokens).insert(access_token.clone(), profile.clone());
+    let id_token = match b.raw_id_token.clone() {
+        Some(raw) => raw,
+        None => id_token(&s, &client, &grant, profile, &access_token, &b),
+    };
+    let mut body = json!({
+        "access_token": access_token,
+        "id_token": id_token,
+        "token_type": "Bearer",
+        "expires_in": 86400,
+        "scope": grant.request.scope,
+    });
+    if scopes.contains(&"offline_access") {
+        body["refresh_token"] = json!(random_token(32));
+    }
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// The grant behind a code, once the client, the code, the redirect URI and PKCE check out; an
+/// OAuth error response otherwise.
+fn redeem_code(
+    s: &Shared,
+    client: &ClientRegistration,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Grant, (StatusCode, &'static str, &'static str)> {
+    let refuse = |status, error, description| Err((status, error, description));
+    match client_credentials(headers, form) {
+        Some((id, secret)) if id == client.client_id && secret == client.client_secret => {}
+        _ => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            );
+        }
+    }
+    if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only authorization_code",
+        );
+    }
+    let Some(grant) = form.get("code").and_then(|c| lock(&s.codes).take(c)) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "unknown or already used code",
+        );
+    };
+    if form.get("redirect_uri") != Some(&grant.request.redirect_uri) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        );
+    }
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    if URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+        != grant.request.code_challenge
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "PKCE verification failed",
+        );
+    }
+    Ok(grant)
+}
+
+/// The claims the scopes allow (`email` for the e-mail claims, `profile` for the rest), plus any
+/// extra claims the behaviour adds.
+fn profile_for_scopes(
+    user: &Map<String, Value>,
+    scopes: &[&str],
+    b: &Behaviour,
+) -> Map<String, Value> {
+    let mut profile: Map<String, Value> = user
+        .iter()
+        .filter(|(k, _)| match k.as_str() {
+            "sub" => true,
+            "email" | "email_verified" => scopes.contains(&"email"),
+            _ => scopes.contains(&"profile"),
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    profile.extend(b.extra_claims.clone());
+    profile
+}
+
+/// Like Auth0: a JWT access token only when an API audience was asked for, else an opaque one.
+fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant) -> String {
+    let Some(audience) = &grant.request.audience else {
+        return random_token(32);
+    };
+    let now = unix_now();
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(s.issuer));
+    claims.insert(
+        "sub".into(),
+        grant.user.get("sub").cloned().unwrap_or_default(),
+    );
+    claims.insert(
+        "aud".into(),
+        json!([audience, format!("{}userinfo", s.issuer)]),
+    );
+    claims.insert("azp".into(), json!(client.client_id));
+    claims.insert("scope".into(), json!(grant.request.scope));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now + 86400));
+    let kid = lock(&s.active_kid).clone();
+    s.keys[&kid].sign(&claims)
+}
+
+/// The ID token, signed, with whatever the behaviour overrides.
+fn id_token(
+    s: &Shared,
+    client: &ClientRegistration,
+    grant: &Grant,
+    mut claims: Map<String, Value>,
+    access_token: &str,
+    b: &Behaviour,
+) -> String {
+    let now = unix_now();
+    let issuer = b
+        .issuer_override
+        .clone()
+        .unwrap_or_else(|| s.issuer.clone());
+    claims.insert("iss".into(), json!(issuer));
+    let audience = b
+        .audience_override
+        .clone()
+        .unwrap_or_else(|| json!(client.client_id));
+    claims.insert("aud".into(), audience);
+    if let Some(azp) = &b.azp_override {
+        claims.insert("azp".into(), json!(azp));
+    }
+    claims.insert("iat".into(), json!(now + b.iat_offset_secs));
+    claims.insert("exp".into(), json!(now + b.id_token_lifetime_secs));
+    claims.insert("auth_time".into(), json!(now));
+    if let Some(nonce) = b.nonce_override.clone().or(grant.request.nonce.clone()) {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    let at_hash = b
+        .at_hash_override
+        .clone()
+        .unwrap_or_else(|| keys::at_hash(access_token));
+    claims.insert("at_hash".into(), json!(at_hash));
+    claims.insert("sid".into(), json!(random_token(32)));
+    let kid = b
+        .sign_with
+        .clone()
+        .unwrap_or_else(|| lock(&s.active_kid).clone());
+    s.keys[&kid].sign(&claims)
+}
+
+pub(super) async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    match token.and_then(|t| lock(&s.access_tokens).get(t).cloned()) {
+        Some(profile) => Json(profile).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+            "invalid access token",
+        )
+            .into_response(),
+    }
+}

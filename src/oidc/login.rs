@@ -1,0 +1,317 @@
+//! The login protocol with this app's credentials: [`LoginClient::authorize_url`],
+//! [`LoginClient::finish_login`] (code exchange, ID-token checks, profile, userinfo) and
+//! [`LoginClient::logout_url`]. Failures are [`LoginError`]s; the pages that explain them live with
+//! the `/callback` route.
+//!
+//! The authorize URL and the exchange are hand-written rather than openidconnect's `CoreClient`:
+//! its typed token response would reject a malformed ID token before `token_check` could name
+//! what is wrong with it, and the URL is a dozen query pairs.
+
+use std::sync::Arc;
+
+use openidconnect::{Nonce, PkceCodeChallenge, PkceCodeVerifier};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::outcome::{LoginError, VerifiedLogin};
+use super::params::AuthorizeParams;
+use super::{ClientAuth, Metadata, Provider, ProviderFailure, describe_reqwest};
+use crate::config::{AppSettings, Secret, TenantSettings};
+use crate::primitives::{random_token, unix_now};
+use crate::session::LoginTransaction;
+use crate::token_check::{self, AudienceSetting, Expectations, IdTokenExpectations};
+
+/// Claims about the protocol, not the person: not kept in the session.
+const PROTOCOL_CLAIMS: [&str; 14] = [
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "azp",
+    "auth_time",
+    "sid",
+    "jti",
+    "acr",
+    "amr",
+];
+
+/// What the token endpoint returned.
+#[derive(Debug, Clone, Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    id_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_in: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct OAuthError {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// This app, registered at the provider: the protocol's verbs.
+pub struct LoginClient {
+    provider: Arc<Provider>,
+    provider_base: Url,
+    client_id: String,
+    client_secret: Secret,
+    redirect_uri: String,
+    post_logout_uri: String,
+    scope: String,
+    audience: Option<String>,
+}
+
+impl LoginClient {
+    pub fn new(provider: Arc<Provider>, tenant: &TenantSettings, app: &AppSettings) -> Self {
+        Self {
+            provider,
+            provider_base: tenant.provider_base.clone(),
+            client_id: tenant.client_id.clone(),
+            client_secret: tenant.client_secret.clone(),
+            redirect_uri: app.base_url.callback(),
+            post_logout_uri: app.base_url.post_logout().to_string(),
+            scope: app.scope.clone(),
+            audience: app.audience.clone(),
+        }
+    }
+
+    pub fn provider(&self) -> &Arc<Provider> {
+        &self.provider
+    }
+
+    /// A new login in progress: fresh state, nonce and PKCE verifier.
+    pub fn begin(&self, return_to: String) -> LoginTransaction {
+        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        LoginTransaction {
+            state: random_token(32),
+            nonce: Nonce::new_random().secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            return_to,
+            created_at: unix_now(),
+        }
+    }
+
+    /// Where to send the browser to log in.
+    pub async fn authorize_url(
+        &self,
+        tx: &LoginTransaction,
+        params: &AuthorizeParams,
+    ) -> Result<Url, ProviderFailure> {
+        let metadata = self.provider.metadata().await?;
+        let verifier = PkceCodeVerifier::new(tx.pkce_verifier.clone());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        let mut url = metadata.authorization_endpoint.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.client_id)
+                .append_pair("redirect_uri", &self.redirect_uri)
+                .append_pair("scope", &self.scope)
+                .append_pair("state", &tx.state)
+                .append_pair("nonce", &tx.nonce)
+                .append_pair("code_challenge", challenge.as_str())
+                .append_pair("code_challenge_method", "S256");
+            if let Some(audience) = &self.audience {
+                q.append_pair("audience", audience);
+            }
+            q.extend_pairs(params.pairs());
+        }
+        Ok(url)
+    }
+
+    /// RFC 9207: an answer that names its issuer must name ours (else it may come from another
+    /// provider this browser talks to: a mix-up); a provider that promises `iss` must send it.
+    pub async fn check_response_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
+        if iss.is_none() && !self.provider.promises_response_iss() {
+            return Ok(());
+        }
+        let metadata = self
+            .provider
+            .metadata()
+            .await
+            .map_err(LoginError::ProviderUnavailable)?;
+        if iss == Some(metadata.issuer.as_str()) {
+            Ok(())
+        } else {
+            Err(LoginError::IssuerMismatch {
+                got: iss.map(str::to_string),
+                expected: metadata.issuer.clone(),
+            })
+        }
+    }
+
+    /// Exchanges the code, checks the ID token (`token_check`), and gathers the profile.
+    pub async fn finish_login(
+        &self,
+        code: &str,
+        tx: &LoginTransaction,
+    ) -> Result<VerifiedLogin, LoginError> {
+        let metadata = self
+            .provider
+            .metadata()
+            .await
+            .map_err(LoginError::ProviderUnavailable)?;
+        let tokens = self
+            .exchange_code(&metadata, code, &tx.pkce_verifier)
+            .await?;
+        let id_token = tokens.id_token.as_deref().ok_or(LoginError::NoIdToken)?;
+        let mut expect = Expectations::new(
+            metadata.issuer.clone(),
+            self.client_id.clone(),
+            AudienceSetting::ClientId,
+        );
+        expect.id_token = Some(IdTokenExpectations {
+            client_id: self.client_id.clone(),
+            nonce: tx.nonce.clone(),
+            access_token: Some(tokens.access_token.clone()),
+        });
+        let report = token_check::check(id_token, &expect, self.provider.as_ref()).await;
+        let Some(claims) = report.verified_claims() else {
+            return Err(LoginError::IdTokenInvalid(Box::new(report)));
+        };
+        let mut profile: Map<String, Value> = claims
+            .iter()
+            .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.merge_userinfo(&metadata, &tokens.access_token, &mut profile)
+            .await;
+        Ok(VerifiedLogin {
+            profile,
+            sid: claims
+                .get("sid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+        })
+    }
+
+    /// Where to send the browser to end the provider's session too: its `end_session_endpoint`
+    /// when discovery advertises one (RP-initiated logout), otherwise Auth0's `/v2/logout`. Both by
+    /// `client_id`, with the provider's session id as `logout_hint` where the endpoint takes one.
+    pub async fn logout_url(&self, sid: Option<&str>) -> Result<Url, ProviderFailure> {
+        let metadata = self.provider.metadata().await?;
+        let mut url = match &metadata.end_session_endpoint {
+            Some(endpoint) => {
+                let mut url = endpoint.clone();
+                {
+                    let mut q = url.query_pairs_mut();
+                    q.append_pair("post_logout_redirect_uri", &self.post_logout_uri)
+                        .append_pair("client_id", &self.client_id);
+                    if let Some(sid) = sid {
+                        q.append_pair("logout_hint", sid);
+                    }
+                }
+                return Ok(url);
+            }
+            None => self
+                .provider_base
+                .join("v2/logout")
+                .map_err(|e| ProviderFailure {
+                    url: self.provider_base.to_string(),
+                    reason: e.to_string(),
+                    hint: "AUTH0_DOMAIN must be a plain domain.".into(),
+                })?,
+        };
+        url.query_pairs_mut()
+            .append_pair("returnTo", &self.post_logout_uri)
+            .append_pair("client_id", &self.client_id);
+        Ok(url)
+    }
+
+    /// The code (with its PKCE verifier) for tokens, authenticated as the discovery allows.
+    async fn exchange_code(
+        &self,
+        metadata: &Metadata,
+        code: &str,
+        pkce_verifier: &str,
+    ) -> Result<TokenResponse, LoginError> {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("code_verifier", pkce_verifier),
+        ];
+        let mut request = self.provider.http().post(metadata.token_endpoint.clone());
+        match metadata.client_auth {
+            ClientAuth::Basic => {
+                // RFC 6749 2.3.1: form-encode both parts before Basic.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request
+                    .basic_auth(enc(&self.client_id), Some(enc(self.client_secret.expose())));
+            }
+            ClientAuth::Post => {
+                form.push(("client_id", &self.client_id));
+                form.push(("client_secret", self.client_secret.expose()));
+            }
+        }
+        let unreachable = |e: reqwest::Error| LoginError::ExchangeUnreachable(describe_reqwest(&e));
+        let response = request.form(&form).send().await.map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?;
+        if !status.is_success() {
+            return Err(match serde_json::from_slice::<OAuthError>(&body) {
+                Ok(e) => LoginError::ExchangeRejected {
+                    status: status.as_u16(),
+                    error: e.error,
+                    description: e.error_description,
+                    redirect_uri: self.redirect_uri.clone(),
+                },
+                Err(_) => LoginError::ExchangeUnreachable(format!(
+                    "the token endpoint answered HTTP {status}"
+                )),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            LoginError::ExchangeUnreachable(format!("the token response does not parse: {e}"))
+        })
+    }
+
+    /// Adds userinfo's claims to the profile, when it is about the same subject. The ID token
+    /// already identifies the user: a userinfo hiccup does not fail the login.
+    async fn merge_userinfo(
+        &self,
+        metadata: &Metadata,
+        access_token: &str,
+        profile: &mut Map<String, Value>,
+    ) {
+        let Some(endpoint) = &metadata.userinfo_endpoint else {
+            return;
+        };
+        let info = async {
+            let response = self
+                .provider
+                .http()
+                .get(endpoint.clone())
+                .bearer_auth(access_token)
+                .send()
+                .await
+                .map_err(|e| describe_reqwest(&e))?;
+            if !response.status().is_success() {
+                return Err(format!("userinfo answered HTTP {}", response.status()));
+            }
+            response
+                .json::<Map<String, Value>>()
+                .await
+                .map_err(|e| format!("userinfo is not a JSON object: {e}"))
+        };
+        match info.await {
+            Ok(info) if info.get("sub") == profile.get("sub") => profile.extend(info),
+            Ok(_) => tracing::warn!("userinfo is about another subject than the ID token; ignored"),
+            Err(why) => {
+                tracing::warn!(reason = %why, "userinfo could not be fetched; using the ID token's claims")
+            }
+        }
+    }
+}

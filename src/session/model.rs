@@ -1,0 +1,109 @@
+//! What the session holds: the logged-in user, and the logins in progress.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::LOGIN_TTL_SECS;
+
+/// Who is logged in: what the pages need, and the tokens the app was asked to keep.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserSession {
+    /// Profile claims (from the verified ID token, merged with userinfo).
+    #[serde(rename = "p")]
+    pub profile: Map<String, Value>,
+    /// The provider's session id (the ID token's `sid`), sent as `logout_hint` at logout. The ID
+    /// token itself is not kept: it repeats the profile and would double the cookie, and the
+    /// provider's logout needs only `client_id` (Auth0's `/oidc/logout` and `/v2/logout` alike).
+    #[serde(rename = "sd", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Kept only when an API audience asked for one.
+    #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// Kept only when `offline_access` asked for one.
+    #[serde(rename = "rt", default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(rename = "te", default, skip_serializing_if = "Option::is_none")]
+    pub token_expires_at: Option<i64>,
+    #[serde(rename = "li")]
+    pub logged_in_at: i64,
+    #[serde(rename = "ra")]
+    pub refreshed_at: i64,
+}
+
+impl UserSession {
+    pub fn name(&self) -> &str {
+        ["name", "nickname", "email", "sub"]
+            .iter()
+            .find_map(|k| self.profile.get(*k).and_then(Value::as_str))
+            .unwrap_or("user")
+    }
+
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.profile.get(name).and_then(Value::as_str)
+    }
+}
+
+/// A login in progress: what `/callback` must find to accept the provider's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoginTransaction {
+    #[serde(rename = "s")]
+    pub state: String,
+    #[serde(rename = "n")]
+    pub nonce: String,
+    #[serde(rename = "v")]
+    pub pkce_verifier: String,
+    #[serde(rename = "r")]
+    pub return_to: String,
+    #[serde(rename = "t")]
+    pub created_at: i64,
+}
+
+impl LoginTransaction {
+    pub(super) fn expired(&self, now: i64) -> bool {
+        now.saturating_sub(self.created_at) > LOGIN_TTL_SECS
+    }
+
+    /// What this login costs in the session, in bytes of JSON.
+    pub fn stored_len(&self) -> usize {
+        serde_json::to_vec(self).map_or(usize::MAX / 8, |v| v.len())
+    }
+}
+
+/// What a `returnTo` costs once stored (JSON-escaped), to bound it before a login is started.
+pub fn stored_return_to_len(return_to: &str) -> usize {
+    serde_json::to_string(return_to).map_or(usize::MAX / 8, |s| s.len())
+}
+
+/// What became of the state `/callback` was given.
+#[derive(Debug)]
+pub enum TakenLogin {
+    Found(LoginTransaction),
+    Expired,
+    /// No login in this browser has this state; `others` says whether any login is pending.
+    NotFound {
+        others: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_display_name_falls_back_through_the_usual_claims() {
+        let mut user = UserSession {
+            profile: Map::new(),
+            sid: None,
+            access_token: None,
+            refresh_token: None,
+            token_expires_at: None,
+            logged_in_at: 0,
+            refreshed_at: 0,
+        };
+        assert_eq!(user.name(), "user");
+        user.profile.insert("email".into(), "a@b.c".into());
+        assert_eq!(user.name(), "a@b.c");
+        user.profile.insert("name".into(), "Ann".into());
+        assert_eq!(user.name(), "Ann");
+    }
+}

@@ -1,0 +1,226 @@
+//! Wiring: the router with its layers ([`app`]), and a bound server ([`Application`]).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use tower::ServiceBuilder;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::config::Config;
+use crate::oidc::{self, LoginClient, Provider};
+use crate::serve::{self, ServeLimits};
+use crate::state::{AppContext, AppState};
+use crate::used_logins::UsedLogins;
+use crate::{error, routes, session, static_files};
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids `<process>-<n>`: unique per process run without a system call per request (a
+/// UUID v4 costs a `getrandom` call on every page view). The process part is random at start.
+#[derive(Clone)]
+struct MakeRequestSeq {
+    process: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl MakeRequestSeq {
+    fn new() -> Self {
+        Self {
+            process: crate::primitives::random_token(6).into(),
+            next: Arc::default(),
+        }
+    }
+}
+
+impl MakeRequestId for MakeRequestSeq {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.process))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The CSP: no script at all, styles and images from here (and https avatars), no framing. Forms
+/// post only here, and may be redirected on only to the provider (the logout form's redirect).
+fn content_security_policy(config: &Config) -> String {
+    let provider = config.tenant.provider_base.origin().ascii_serialization();
+    // A local http provider (demo, tests) serves avatars over http.
+    let provider_images = if config.tenant.provider_base.scheme() == "http" {
+        format!(" {provider}")
+    } else {
+        String::new()
+    };
+    format!(
+        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' https: data:{provider_images}; \
+         object-src 'none'; base-uri 'none'; form-action 'self' {provider}; frame-ancestors 'none'"
+    )
+}
+
+/// The router with every layer, in request order (the first listed sees the request first).
+pub fn app(state: AppState) -> Router {
+    let csp = HeaderValue::from_str(&content_security_policy(&state.config))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
+    let pages = routes::router()
+        .layer(
+            ServiceBuilder::new()
+                .layer(session::layer(&state.config.app))
+                // Pages carry personal data: never cached.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    error::render_errors,
+                )),
+        )
+        .with_state(state);
+    let request_span = |request: &Request<_>| {
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        // The path only: query strings carry codes and state.
+        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+    };
+    Router::new()
+        .merge(pages)
+        .merge(static_files::router())
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::map_request(drop_unsafe_request_id))
+                .layer(SetRequestIdLayer::new(
+                    REQUEST_ID.clone(),
+                    MakeRequestSeq::new(),
+                ))
+                // A line per request is debug: at info, writing it costs a quarter of a page view.
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    csp,
+                )),
+        )
+}
+
+/// A client's `X-Request-Id` is kept only if it is a short token of safe characters; anything else
+/// (log injection, a megabyte of id) is dropped and the app makes its own.
+async fn drop_unsafe_request_id(
+    mut request: Request<axum::body::Body>,
+) -> Request<axum::body::Body> {
+    let safe = request.headers().get(&REQUEST_ID).is_none_or(|v| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if !safe {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// A configured, bound server: `local_addr()` to find it, `run_until_stopped` to serve.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: serve::ServeLimits,
+}
+
+impl Application {
+    /// Binds `config.bind` and starts discovery in the background (the server starts even when
+    /// the provider is down).
+    pub async fn build(config: Config, demo: bool) -> anyhow::Result<Self> {
+        let bind = config.app.bind;
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| {
+            format!("Failed to listen on {bind} (is another app using the port? set PORT)")
+        })?;
+        Ok(Self::with_listener(config, demo, listener))
+    }
+
+    pub fn with_listener(config: Config, demo: bool, listener: tokio::net::TcpListener) -> Self {
+        let provider = Provider::for_base(&config.tenant.provider_base, oidc::http_client());
+        provider.spawn_discovery();
+        let oidc = LoginClient::new(provider, &config.tenant, &config.app);
+        Self {
+            listener,
+            limits: ServeLimits::default(),
+            state: Arc::new(AppContext {
+                config,
+                oidc,
+                demo,
+                used_logins: UsedLogins::default(),
+            }),
+        }
+    }
+
+    /// Other connection limits than the defaults (tests use short timeouts).
+    pub fn with_limits(mut self, limits: ServeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.app.bind)
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        serve::serve(self.listener, app(self.state), self.limits, shutdown).await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,91 @@
+//! What a token must satisfy: whom to trust, for which audience, at what time.
+
+use openidconnect::core::CoreJwsSigningAlgorithm;
+
+/// Whose tokens are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Exactly this issuer (Auth0's ends in `/`).
+    Issuer(String),
+    /// Nobody yet; `why` names the setting that would change that.
+    Nobody { why: String },
+}
+
+/// Which setting holds the expected audience, so a remedy can name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudienceSetting {
+    /// An ID token: the audience is this application.
+    ClientId,
+    /// An access token for your API.
+    ApiAudience,
+    /// `check-token --audience`.
+    CommandLine,
+}
+
+impl AudienceSetting {
+    pub fn name(self) -> &'static str {
+        match self {
+            AudienceSetting::ClientId => "AUTH0_CLIENT_ID",
+            AudienceSetting::ApiAudience => "AUTH0_AUDIENCE",
+            AudienceSetting::CommandLine => "--audience",
+        }
+    }
+}
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, as ESP allows.
+pub const DEFAULT_LEEWAY_SECS: i64 = 60;
+
+/// What a token must satisfy.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    pub trust: Trust,
+    /// Audiences accepted (compared ignoring a leading `http(s)://` and a trailing `/`).
+    pub audiences: Vec<String>,
+    /// Where the audience comes from, named in remedies.
+    pub audience_setting: AudienceSetting,
+    /// Unix time to check against.
+    pub now: i64,
+    pub leeway_secs: i64,
+    pub allowed_algs: Vec<CoreJwsSigningAlgorithm>,
+    /// Set for an ID token from our own login.
+    pub id_token: Option<IdTokenExpectations>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdTokenExpectations {
+    pub client_id: String,
+    pub nonce: String,
+    /// When present, a token's `at_hash` must match it.
+    pub access_token: Option<String>,
+}
+
+impl Expectations {
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        audience_setting: AudienceSetting,
+    ) -> Self {
+        Self {
+            trust: Trust::Issuer(issuer.into()),
+            audiences: vec![audience.into()],
+            audience_setting,
+            now: crate::primitives::unix_now(),
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            allowed_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            id_token: None,
+        }
+    }
+
+    /// Nothing can be trusted until a setting is given; `why` names it.
+    pub fn unconfigured(why: impl Into<String>) -> Self {
+        Self {
+            trust: Trust::Nobody { why: why.into() },
+            audiences: Vec::new(),
+            audience_setting: AudienceSetting::ApiAudience,
+            now: crate::primitives::unix_now(),
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            allowed_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            id_token: None,
+        }
+    }
+}
