@@ -16,7 +16,6 @@ use super::{
     AuthRequest, DEMO_USERS, Grant, MAX_PARAMETER_BYTES, Shared, idp_error, lock, redirect_with,
 };
 use crate::primitives::random_token;
-use crate::token_check::text;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "demo_idp/authorize.html")]
@@ -33,10 +32,7 @@ pub(super) async fn authorize(
     if let Some((name, _)) = q.iter().find(|(_, v)| v.len() > MAX_PARAMETER_BYTES) {
         return idp_error(
             StatusCode::BAD_REQUEST,
-            &format!(
-                "the {} parameter is longer than {MAX_PARAMETER_BYTES} bytes",
-                text::quote(name)
-            ),
+            &format!("the {name:?} parameter is longer than {MAX_PARAMETER_BYTES} bytes"),
         );
     }
     let get = |k: &str| q.get(k).cloned().filter(|v| !v.is_empty());

@@ -162,6 +162,28 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         }
     };
 
+    let (alg, kid) = header_fields(&header, &mut failures);
+    failures.extend(claim_shape_failures(&payload));
+
+    let signing_input = format!("{}.{}", pieces[0], pieces[1]);
+    Ok((
+        Parts {
+            header,
+            payload,
+            alg,
+            kid,
+            signing_input,
+            signature,
+        },
+        failures,
+    ))
+}
+
+/// `alg` and `kid` from the header, and `crit` refused: their problems go to `failures`.
+fn header_fields(
+    header: &Map<String, Value>,
+    failures: &mut Vec<Failure>,
+) -> (Option<CoreJwsSigningAlgorithm>, Option<String>) {
     let alg = match header.get("alg") {
         Some(Value::String(name)) if ESP_ALGORITHMS.contains(&name.as_str()) => {
             serde_json::from_value::<CoreJwsSigningAlgorithm>(Value::String(name.clone())).ok()
@@ -223,6 +245,12 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         ));
     }
 
+    (alg, kid)
+}
+
+/// The registered claims' types and ranges, and the claims every token must carry.
+fn claim_shape_failures(payload: &Map<String, Value>) -> Vec<Failure> {
+    let mut failures = Vec::new();
     for claim in ["iat", "exp", "nbf"] {
         if let Some(v) = payload.get(claim)
             && numeric_date(v).is_none()
@@ -272,18 +300,7 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
         }
     }
 
-    let signing_input = format!("{}.{}", pieces[0], pieces[1]);
-    Ok((
-        Parts {
-            header,
-            payload,
-            alg,
-            kid,
-            signing_input,
-            signature,
-        },
-        failures,
-    ))
+    failures
 }
 
 /// Envoy-style messages for a claim of the wrong shape, e.g. `Jwt payload [exp] is missing`.

@@ -27,12 +27,79 @@ pub use keys::{KeyError, KeySource, key_ids, select_key};
 pub use report::{CheckReport, Failure, Outcome, Step};
 
 use openidconnect::JsonWebKey;
-use openidconnect::core::CoreJwsSigningAlgorithm;
+use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
 
 use claims::{check_at_hash, check_audience, check_issuer, check_nonce, check_time};
 use keys::key_failure;
 use report::{skipped, step};
 use text::quote;
+
+/// The key the token names, found by `keys`; the step says why not, otherwise.
+async fn key_step(
+    parts: &format::Parts,
+    expect: &Expectations,
+    keys: &impl KeySource,
+) -> (Step, Option<(CoreJsonWebKey, CoreJwsSigningAlgorithm)>) {
+    let Some(alg) = &parts.alg else {
+        return (skipped("key", "the header has no usable alg"), None);
+    };
+    if !expect.allowed_algs.contains(alg) {
+        let name = format::alg_name(alg);
+        let failure = Failure::new(
+            Category::KeyRetrievalError,
+            message::NO_MATCHING_KEY,
+            format!(
+                "the token is signed with {name}; this app accepts only {}",
+                algs_text(&expect.allowed_algs)
+            ),
+            if name.starts_with("HS") {
+                remedies::HS_ALGORITHM
+            } else {
+                remedies::OTHER_ALGORITHM
+            },
+        );
+        return (step("key", vec![failure], ""), None);
+    }
+    let kid = parts.kid.as_deref();
+    match keys.key_for(kid, alg).await {
+        Ok(key) => {
+            let note = format!(
+                "JWKS has a key for kid {}",
+                kid.map(quote).unwrap_or("(none)".into())
+            );
+            (step("key", Vec::new(), &note), Some((key, alg.clone())))
+        }
+        Err(err) => (step("key", vec![key_failure(err, kid)], ""), None),
+    }
+}
+
+/// The signature checked with the key, if there is one; whether it verified.
+fn signature_step(
+    parts: &format::Parts,
+    key: Option<&(CoreJsonWebKey, CoreJwsSigningAlgorithm)>,
+) -> (Step, bool) {
+    let Some((key, alg)) = key else {
+        return (skipped("signature", "no key to verify with"), false);
+    };
+    match key.verify_signature(alg, parts.signing_input.as_bytes(), &parts.signature) {
+        Ok(()) => (
+            step("signature", Vec::new(), "verified with the provider's key"),
+            true,
+        ),
+        Err(err) => {
+            let failure = Failure::new(
+                Category::SignatureInvalid,
+                message::VERIFICATION_FAILS,
+                format!(
+                    "the signature does not verify with key {}: {err}",
+                    parts.kid.as_deref().map(quote).unwrap_or("(no kid)".into())
+                ),
+                remedies::SIGNATURE,
+            );
+            (step("signature", vec![failure], ""), false)
+        }
+    }
+}
 
 /// Runs every check on `token`.
 pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) -> CheckReport {
@@ -71,89 +138,10 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
     let (failures, note) = check_audience(&parts.payload, expect);
     steps.push(step("audience", failures, &note));
 
-    let key = match &parts.alg {
-        None => {
-            steps.push(skipped("key", "the header has no usable alg"));
-            None
-        }
-        Some(alg) if !expect.allowed_algs.contains(alg) => {
-            let name = format::alg_name(alg);
-            steps.push(step(
-                "key",
-                vec![Failure::new(
-                    Category::KeyRetrievalError,
-                    message::NO_MATCHING_KEY,
-                    format!(
-                        "the token is signed with {name}; this app accepts only {}",
-                        algs_text(&expect.allowed_algs)
-                    ),
-                    if name.starts_with("HS") {
-                        remedies::HS_ALGORITHM
-                    } else {
-                        remedies::OTHER_ALGORITHM
-                    },
-                )],
-                "",
-            ));
-            None
-        }
-        Some(alg) => match keys.key_for(parts.kid.as_deref(), alg).await {
-            Ok(key) => {
-                steps.push(step(
-                    "key",
-                    Vec::new(),
-                    &format!(
-                        "JWKS has a key for kid {}",
-                        parts.kid.as_deref().map(quote).unwrap_or("(none)".into())
-                    ),
-                ));
-                Some((key, alg.clone()))
-            }
-            Err(err) => {
-                steps.push(step(
-                    "key",
-                    vec![key_failure(err, parts.kid.as_deref())],
-                    "",
-                ));
-                None
-            }
-        },
-    };
-
-    let verified = match &key {
-        None => {
-            steps.push(skipped("signature", "no key to verify with"));
-            false
-        }
-        Some((key, alg)) => {
-            match key.verify_signature(alg, parts.signing_input.as_bytes(), &parts.signature) {
-                Ok(()) => {
-                    steps.push(step(
-                        "signature",
-                        Vec::new(),
-                        "verified with the provider's key",
-                    ));
-                    true
-                }
-                Err(err) => {
-                    steps.push(step(
-                        "signature",
-                        vec![Failure::new(
-                            Category::SignatureInvalid,
-                            message::VERIFICATION_FAILS,
-                            format!(
-                                "the signature does not verify with key {}: {err}",
-                                parts.kid.as_deref().map(quote).unwrap_or("(no kid)".into())
-                            ),
-                            remedies::SIGNATURE,
-                        )],
-                        "",
-                    ));
-                    false
-                }
-            }
-        }
-    };
+    let (key_step, key) = key_step(&parts, expect, keys).await;
+    steps.push(key_step);
+    let (signature_step, verified) = signature_step(&parts, key.as_ref());
+    steps.push(signature_step);
 
     if let Some(id) = &expect.id_token {
         let (failures, note) = check_nonce(&parts.payload, id);
