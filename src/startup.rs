@@ -83,7 +83,8 @@ pub fn app(state: AppState) -> Router {
                     error::render_errors,
                 )),
         )
-        .with_state(state);
+        .with_state(state.clone());
+    let health = routes::health::router().with_state(state);
     let request_span = |request: &Request<_>| {
         let id = request
             .headers()
@@ -95,6 +96,7 @@ pub fn app(state: AppState) -> Router {
     };
     Router::new()
         .merge(pages)
+        .merge(health)
         .merge(static_files::router())
         .layer(
             ServiceBuilder::new()

@@ -296,14 +296,23 @@ pub fn parse_provider_base(raw: &str) -> Result<Url, Problem> {
     Ok(url)
 }
 
-/// `APP_SECRET_KEY`: hex (64+ chars) or base64 of at least 32 random bytes.
+/// `APP_SECRET_KEY`: hex (64+ chars), or base64 of at least 32 random bytes (accepted, not advertised).
 pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
     let var = "APP_SECRET_KEY";
-    let fix = "Generate one with `openssl rand -hex 32` and paste the 64 characters into .env.";
+    let fix = "Use 64 hex characters from `openssl rand -hex 32`: paste its output into .env.";
+    // One answer for every malformed key: how it fails to decode helps nobody (a passphrase that
+    // happens to be valid base64 "decodes to 21 bytes").
+    let not_a_key = || {
+        Problem::new(
+            var,
+            "must be 64 hex characters (32 random bytes)".into(),
+            fix,
+        )
+    };
     if raw.is_empty() {
         return Err(Problem::missing(var, fix));
     }
-    let bytes = if raw.len() % 2 == 0 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let bytes = if raw.len().is_multiple_of(2) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
         (0..raw.len())
             .step_by(2)
             .filter_map(|i| u8::from_str_radix(&raw[i..i + 2], 16).ok())
@@ -321,14 +330,10 @@ pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
     }) {
         bytes
     } else {
-        return Err(Problem::new(var, "is neither hex nor base64".into(), fix));
+        return Err(not_a_key());
     };
     if bytes.len() < 32 {
-        return Err(Problem::new(
-            var,
-            format!("decodes to {} bytes; at least 32 are needed", bytes.len()),
-            fix,
-        ));
+        return Err(not_a_key());
     }
     let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
     if distinct < 12 {

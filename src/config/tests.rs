@@ -92,10 +92,18 @@ fn weak_or_malformed_secret_keys_are_refused() {
         parse_secret_key("abcd")
             .unwrap_err()
             .problem
-            .contains("at least 32")
+            .contains("must be 64 hex characters")
     );
     assert!(parse_secret_key(&"a".repeat(64)).is_err());
-    assert!(parse_secret_key("not a key at all, just words!").is_err());
+    // A passphrase: no decoding detail, the same advice.
+    let err = parse_secret_key("correct horse battery staple").unwrap_err();
+    assert_eq!(err.problem, "must be 64 hex characters (32 random bytes)");
+    assert!(
+        err.fix
+            .contains("64 hex characters from `openssl rand -hex 32`")
+    );
+    let err = parse_secret_key("correcthorsebatterystaple1").unwrap_err();
+    assert!(!err.problem.contains("decodes"), "{err:?}");
     // base64 of 32 distinct bytes is fine too.
     assert!(parse_secret_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").is_ok());
 }

@@ -1,8 +1,10 @@
-//! HTTP routes, one thin file each, and the extractors they share.
+//! HTTP routes, one thin file each, and the extractors they share. `health` has its own router:
+//! it is served outside the session layer.
 
 pub mod api;
 pub mod callback;
 pub mod extract;
+pub mod health;
 pub mod home;
 pub mod login;
 pub mod logout;

@@ -6,6 +6,7 @@ mod api;
 mod callback_failures;
 mod check_token;
 mod config_errors;
+mod deploy;
 mod expiry;
 mod login_bytes;
 mod login_flow;

@@ -1,0 +1,151 @@
+//! `check-token`: every token check on one token, printed for a terminal, offline with a JWKS file.
+
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use openidconnect::core::CoreJsonWebKeySet;
+
+use super::CheckTokenArgs;
+use crate::config;
+use crate::oidc::{self, Provider};
+use crate::token_check::{self, AudienceSetting, CheckReport, Expectations, Outcome};
+
+pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
+    let token = if args.token == "-" {
+        let mut buf = String::new();
+        if let Err(err) = std::io::stdin().read_to_string(&mut buf) {
+            eprintln!("could not read the token from standard input: {err}");
+            return ExitCode::from(2);
+        }
+        buf.trim().to_string()
+    } else {
+        args.token.clone()
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    // The same parser as the server's: a bad AUTH0_DOMAIN is reported, not silently ignored.
+    let domain = match env("AUTH0_DOMAIN").map(|d| config::parse_provider_base(&d)) {
+        Some(Err(problem)) => {
+            eprintln!("{}", config::ConfigErrors(vec![problem]));
+            return ExitCode::from(2);
+        }
+        Some(Ok(domain)) => Some(domain),
+        None => None,
+    };
+
+    let mut expect = match args
+        .issuer
+        .clone()
+        .or_else(|| domain.as_ref().map(|d| d.to_string()))
+    {
+        Some(issuer) => Expectations::new(issuer, String::new(), AudienceSetting::ApiAudience),
+        None => Expectations::unconfigured(
+            "No issuer to trust: set AUTH0_DOMAIN in .env, or pass --issuer.",
+        ),
+    };
+    expect.audiences.clear();
+    if let Some(aud) = args.audience.clone() {
+        expect.audiences.push(aud);
+        expect.audience_setting = AudienceSetting::CommandLine;
+    } else {
+        if let Some(aud) = env("AUTH0_AUDIENCE") {
+            expect.audiences.push(aud);
+        }
+        if let Some(id) = env("AUTH0_CLIENT_ID") {
+            expect.audiences.push(id);
+            if expect.audiences.len() == 1 {
+                expect.audience_setting = AudienceSetting::ClientId;
+            }
+        }
+    }
+
+    let report = if let Some(path) = &args.jwks_file {
+        let set: CoreJsonWebKeySet = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        {
+            Ok(set) => set,
+            Err(err) => {
+                eprintln!("--jwks-file {path}: {err}");
+                return ExitCode::from(2);
+            }
+        };
+        token_check::check(&token, &expect, &set).await
+    } else {
+        let base = args
+            .issuer
+            .as_deref()
+            .and_then(|i| url::Url::parse(i).ok())
+            .or(domain);
+        match base {
+            Some(base) => {
+                let provider = Provider::for_base(&base, oidc::http_client());
+                token_check::check(&token, &expect, provider.as_ref()).await
+            }
+            None => token_check::check(&token, &expect, &NoKeys).await,
+        }
+    };
+    print!("{}", render_report(&report));
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// With neither a JWKS file nor a provider, the key check fails with that reason.
+struct NoKeys;
+
+impl token_check::KeySource for NoKeys {
+    async fn key_for(
+        &self,
+        _: Option<&str>,
+        _: &openidconnect::core::CoreJwsSigningAlgorithm,
+    ) -> Result<openidconnect::core::CoreJsonWebKey, token_check::KeyError> {
+        Err(token_check::KeyError::FetchFailed {
+            jwks_uri: "(none)".into(),
+            reason:
+                "no --jwks-file given and no AUTH0_DOMAIN or --issuer to discover the JWKS from"
+                    .into(),
+        })
+    }
+}
+
+/// The report as text: decoded header and payload, then each check.
+pub fn render_report(report: &CheckReport) -> String {
+    let mut out = String::new();
+    let pretty = |m: &Option<serde_json::Map<String, serde_json::Value>>| match m {
+        // The decoded parts are attacker-chosen: nothing in them may drive the terminal.
+        Some(m) => token_check::text::terminal_safe_json(
+            &serde_json::to_string_pretty(m).unwrap_or_default(),
+        ),
+        None => "(could not be decoded)".into(),
+    };
+    out.push_str(&format!(
+        "Header:\n{}\n\nPayload:\n{}\n\nChecks:\n",
+        pretty(&report.header),
+        pretty(&report.payload)
+    ));
+    for step in &report.steps {
+        match &step.outcome {
+            Outcome::Pass { note } => out.push_str(&format!("  PASS  {:<9} {note}\n", step.name)),
+            Outcome::Skipped { reason } => {
+                out.push_str(&format!("  SKIP  {:<9} {reason}\n", step.name))
+            }
+            Outcome::Fail { failures } => {
+                for f in failures {
+                    out.push_str(&format!(
+                        "  FAIL  {:<9} {}: {}\n          detail: {}\n          fix:    {}\n",
+                        step.name, f.category, f.message, f.detail, f.remedy
+                    ));
+                }
+            }
+        }
+    }
+    let failures = report.failures().count();
+    if failures == 0 {
+        out.push_str("\nEvery check passed.\n");
+    } else {
+        out.push_str(&format!("\n{failures} check(s) failed.\n"));
+    }
+    out
+}

@@ -1,0 +1,50 @@
+//! `GET /healthz`: the process answers (for liveness). `GET /readyz`: the app can log people in:
+//! discovery has succeeded and the session store answers (the cookie store needs no service, so it
+//! always does); 503 with a JSON reason otherwise (for readiness and load balancers). Neither
+//! touches the session, and neither is logged at info: probes come every few seconds.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"status": "ok"})),
+    )
+        .into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let (status, body) = match state.oidc.provider().metadata().await {
+        Ok(metadata) => (
+            StatusCode::OK,
+            json!({
+                "status": "ready",
+                "provider": metadata.issuer,
+                "session_store": "cookie",
+            }),
+        ),
+        Err(failure) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({
+                "status": "not ready",
+                "reason": format!("the provider could not be discovered at {}: {}", failure.url, failure.reason),
+                "fix": failure.hint,
+            }),
+        ),
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
