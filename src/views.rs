@@ -69,3 +69,14 @@ pub struct ProfilePage {
 pub struct LogoutConfirmPage {
     pub layout: Layout,
 }
+
+/// A page behind a recent login (`RequireRecentLogin`): when and how the user authenticated.
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub authenticated_ago: i64,
+    pub max_age: u32,
+    pub acr: String,
+    pub amr: String,
+}

@@ -16,7 +16,9 @@ use std::net::SocketAddr;
 use url::Url;
 
 pub use dotenv::load_dotenv;
-pub use parse::{AppBaseUrl, discovery_url_for, parse_provider_base, parse_secret_key};
+pub use parse::{
+    AppBaseUrl, discovery_url_for, parse_provider_base, parse_secret_key, valid_organization,
+};
 
 /// A value that must never reach a page or a log.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,6 +81,8 @@ pub struct AppSettings {
     pub session_secret: SessionSecret,
     pub scope: String,
     pub audience: Option<String>,
+    /// `AUTH0_ORGANIZATION`: every login is for this Auth0 Organization (id or name), and checked.
+    pub organization: Option<String>,
 }
 
 /// The Auth0 tenant, and this app's registration there.
@@ -144,6 +148,7 @@ impl AppSettings {
         ));
         let scope = problems.take(parse::scope(get("AUTH0_SCOPE")));
         let session_secret = problems.take(parse::session_secret(get("APP_SECRET_KEY"), mode));
+        let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
         let settings = (|| {
             Some(Self {
                 base_url: base_url?,
@@ -151,6 +156,7 @@ impl AppSettings {
                 session_secret: session_secret?,
                 scope: scope?,
                 audience: get("AUTH0_AUDIENCE"),
+                organization: organization?,
             })
         })();
         problems.finish(settings)

@@ -63,6 +63,32 @@ pub(super) fn session_secret(raw: Option<String>, mode: Mode) -> Result<SessionS
     }
 }
 
+/// `org_` followed by Auth0's id characters, or an organization name (lowercase letters, digits,
+/// `-` and `_`, at most 50).
+pub fn valid_organization(value: &str) -> bool {
+    match value.strip_prefix("org_") {
+        Some(id) => (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric()),
+        None => {
+            (1..=50).contains(&value.len())
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c))
+        }
+    }
+}
+
+pub(super) fn organization(raw: Option<String>) -> Result<Option<String>, Problem> {
+    match raw {
+        None => Ok(None),
+        Some(org) if valid_organization(&org) => Ok(Some(org)),
+        Some(org) => Err(Problem::new(
+            "AUTH0_ORGANIZATION",
+            format!("{org:?} is neither an organization id nor an organization name"),
+            "Use the organization's ID (org_...) or its name (lowercase, e.g. acme-corp) from Auth0 dashboard > Organizations.",
+        )),
+    }
+}
+
 pub(super) fn domain(raw: Option<String>) -> Result<Url, Problem> {
     match raw {
         None => Err(Problem::missing(

@@ -58,6 +58,9 @@ pub(super) async fn authorize(
         }
         redirect_with(&redirect_uri, &params)
     };
+    if let Some((error, description)) = lock(&s.behaviour).authorize_error.clone() {
+        return reject(&error, &description);
+    }
     if get("response_type").as_deref() != Some("code") {
         return reject("unsupported_response_type", "only code is supported");
     }
@@ -74,6 +77,11 @@ pub(super) async fn authorize(
     ) else {
         return reject("invalid_request", "PKCE with S256 is required");
     };
+    // The demo keeps no session of its own: a silent login always needs the user, as Auth0
+    // answers when nobody is signed in there.
+    if get("prompt").as_deref() == Some("none") {
+        return reject("login_required", "Login required");
+    }
     let interaction = random_token(32);
     lock(&s.interactions).insert(
         interaction.clone(),
@@ -84,6 +92,8 @@ pub(super) async fn authorize(
             code_challenge,
             scope: get("scope").unwrap_or_default(),
             audience: get("audience"),
+            organization: get("organization"),
+            acr_values: get("acr_values"),
         },
     );
     AuthorizePage {

@@ -33,6 +33,15 @@ pub struct Behaviour {
     pub jwks_status: Option<u16>,
     /// Wait this long before answering the JWKS (a slow or hanging provider).
     pub jwks_delay_ms: u64,
+    /// Answer `/authorize` at once with this `error` and `error_description` (Auth0's texts:
+    /// "Service not found: X", "user is blocked", an Action's deny reason...).
+    pub authorize_error: Option<(String, String)>,
+    /// Answer the token endpoint with this status and raw body instead of tokens.
+    pub token_error: Option<(u16, String)>,
+    /// Leave the organization claims out of the ID token (as when `organization=` was removed).
+    pub drop_org_claims: bool,
+    /// Added to `auth_time` (negative: the user authenticated that long ago).
+    pub auth_time_offset_secs: i64,
 }
 
 impl Default for Behaviour {
@@ -54,6 +63,10 @@ impl Default for Behaviour {
             discovery_status: None,
             jwks_status: None,
             jwks_delay_ms: 0,
+            authorize_error: None,
+            token_error: None,
+            drop_org_claims: false,
+            auth_time_offset_secs: 0,
         }
     }
 }

@@ -86,6 +86,9 @@ struct AuthRequest {
     code_challenge: String,
     scope: String,
     audience: Option<String>,
+    /// `organization` as asked: the ID token is for it (`org_id`, `org_name`), as Auth0's is.
+    organization: Option<String>,
+    acr_values: Option<String>,
 }
 
 #[derive(Debug, Clone)]

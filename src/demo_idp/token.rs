@@ -54,6 +54,10 @@ pub(super) async fn token(
 ) -> Response {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
     let client = lock(&s.client).clone();
+    if let Some((status, body)) = lock(&s.behaviour).token_error.clone() {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    }
     let grant = match redeem_code(&s, &client, &headers, &form) {
         Ok(grant) => grant,
         Err((status, error, description)) => return oauth_error(status, error, description),
@@ -96,13 +100,8 @@ fn redeem_code(
     let refuse = |status, error, description| Err((status, error, description));
     match client_credentials(headers, form) {
         Some((id, secret)) if id == client.client_id && secret == client.client_secret => {}
-        _ => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            );
-        }
+        // Auth0's answer to a wrong client secret (not `invalid_client`).
+        _ => return refuse(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized"),
     }
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return refuse(
@@ -111,11 +110,12 @@ fn redeem_code(
             "only authorization_code",
         );
     }
+    // Auth0's answer to a reused or expired code.
     let Some(grant) = form.get("code").and_then(|c| lock(&s.codes).take(c)) else {
         return refuse(
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
             "invalid_grant",
-            "unknown or already used code",
+            "Invalid authorization code",
         );
     };
     if form.get("redirect_uri") != Some(&grant.request.redirect_uri) {
@@ -207,7 +207,30 @@ fn id_token(
     }
     claims.insert("iat".into(), json!(now + b.iat_offset_secs));
     claims.insert("exp".into(), json!(now + b.id_token_lifetime_secs));
-    claims.insert("auth_time".into(), json!(now));
+    claims.insert("auth_time".into(), json!(now + b.auth_time_offset_secs));
+    if let Some(org) = grant
+        .request
+        .organization
+        .as_ref()
+        .filter(|_| !b.drop_org_claims)
+    {
+        // Like Auth0: org_id always, org_name too (an id asked for gets the demo org's name).
+        let (id, name) = match org.strip_prefix("org_") {
+            Some(_) => (org.clone(), "demo-org".to_string()),
+            None => ("org_demo0123456789".to_string(), org.to_ascii_lowercase()),
+        };
+        claims.insert("org_id".into(), json!(id));
+        claims.insert("org_name".into(), json!(name));
+    }
+    if let Some(acr) = grant
+        .request
+        .acr_values
+        .as_deref()
+        .and_then(|a| a.split(' ').next())
+    {
+        claims.insert("acr".into(), json!(acr));
+        claims.insert("amr".into(), json!(["pwd", "mfa"]));
+    }
     if let Some(nonce) = b.nonce_override.clone().or(grant.request.nonce.clone()) {
         claims.insert("nonce".into(), json!(nonce));
     }

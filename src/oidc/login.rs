@@ -14,13 +14,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::outcome::{LoginError, VerifiedLogin};
+use super::outcome::{LoginError, VerifiedLogin, check_auth_time, check_organization};
 use super::params::AuthorizeParams;
 use super::{ClientAuth, Metadata, Provider, ProviderFailure, describe_reqwest};
 use crate::config::{AppSettings, Secret, TenantSettings};
 use crate::primitives::{random_token, unix_now};
 use crate::session::LoginTransaction;
-use crate::token_check::{self, AudienceSetting, Expectations, IdTokenExpectations};
+use crate::token_check::{
+    self, AudienceSetting, DEFAULT_LEEWAY_SECS, Expectations, IdTokenExpectations,
+};
 
 /// Claims about the protocol, not the person: not kept in the session.
 const PROTOCOL_CLAIMS: [&str; 14] = [
@@ -68,6 +70,27 @@ pub struct LoginClient {
     audience: Option<String>,
 }
 
+/// Claims kept from the ID token's protocol claims: when and how the user authenticated.
+fn auth_context(claims: &Map<String, Value>) -> (Option<i64>, Option<String>, Vec<String>) {
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+    let acr = claims
+        .get("acr")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let amr = claims
+        .get("amr")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .take(8)
+                .map(|m| m.chars().take(32).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    (auth_time, acr.map(|a| a.chars().take(128).collect()), amr)
+}
+
 impl LoginClient {
     pub fn new(provider: Arc<Provider>, tenant: &TenantSettings, app: &AppSettings) -> Self {
         Self {
@@ -86,8 +109,9 @@ impl LoginClient {
         &self.provider
     }
 
-    /// A new login in progress: fresh state, nonce and PKCE verifier.
-    pub fn begin(&self, return_to: String) -> LoginTransaction {
+    /// A new login in progress: fresh state, nonce and PKCE verifier, and what the callback must
+    /// check of the answer (the organization, `max_age`, whether it was silent).
+    pub fn begin(&self, return_to: String, params: &AuthorizeParams) -> LoginTransaction {
         let (_, verifier) = PkceCodeChallenge::new_random_sha256();
         LoginTransaction {
             state: random_token(32),
@@ -95,6 +119,9 @@ impl LoginClient {
             pkce_verifier: verifier.secret().clone(),
             return_to,
             created_at: unix_now(),
+            max_age: params.max_age,
+            organization: params.organization.clone(),
+            silent: params.is_silent(),
         }
     }
 
@@ -176,6 +203,13 @@ impl LoginClient {
         let Some(claims) = report.verified_claims() else {
             return Err(LoginError::IdTokenInvalid(Box::new(report)));
         };
+        if let Some(organization) = &tx.organization {
+            check_organization(claims, organization)?;
+        }
+        if let Some(max_age) = tx.max_age {
+            check_auth_time(claims, max_age, unix_now(), DEFAULT_LEEWAY_SECS)?;
+        }
+        let (auth_time, acr, amr) = auth_context(claims);
         let mut profile: Map<String, Value> = claims
             .iter()
             .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
@@ -189,6 +223,9 @@ impl LoginClient {
                 .get("sid")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            auth_time,
+            acr,
+            amr,
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
@@ -260,6 +297,12 @@ impl LoginClient {
         let response = request.form(&form).send().await.map_err(unreachable)?;
         let status = response.status();
         let body = response.bytes().await.map_err(unreachable)?;
+        if status.is_server_error() {
+            // An outage, whatever the body says: not a refusal of this code.
+            return Err(LoginError::ExchangeUnreachable(format!(
+                "the token endpoint answered HTTP {status} (an outage at the provider)"
+            )));
+        }
         if !status.is_success() {
             return Err(match serde_json::from_slice::<OAuthError>(&body) {
                 Ok(e) => LoginError::ExchangeRejected {

@@ -190,12 +190,25 @@ impl Provider {
             hint: hint.to_string(),
         };
         let response = self.http.get(&url).send().await.map_err(|e| {
-            fail(
-                describe_reqwest(&e),
-                "Check AUTH0_DOMAIN (your tenant's domain, e.g. dev-abc123.us.auth0.com) and that this server can reach it. The app keeps retrying in the background.",
-            )
+            if e.is_timeout() {
+                fail(
+                    describe_reqwest(&e),
+                    "The provider did not answer in time: an outage or a network problem, not a wrong AUTH0_DOMAIN. The app keeps retrying in the background.",
+                )
+            } else {
+                fail(
+                    describe_reqwest(&e),
+                    "Check AUTH0_DOMAIN (your tenant's domain, e.g. dev-abc123.us.auth0.com) and that this server can reach it. The app keeps retrying in the background.",
+                )
+            }
         })?;
         let status = response.status();
+        if status.is_server_error() {
+            return Err(fail(
+                format!("answered HTTP {status}"),
+                "The provider is having an outage (a server error), not a configuration problem: the app keeps retrying in the background, and login works once it answers.",
+            ));
+        }
         if !status.is_success() {
             return Err(fail(
                 format!("answered HTTP {status}"),

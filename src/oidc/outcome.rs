@@ -1,13 +1,17 @@
-//! What finishing a login yields: a verified login, or the reason it failed.
+//! What finishing a login yields: a verified login, or the reason it failed, with Auth0's answers
+//! read for what they mean (its error texts are part of its interface).
 
 use serde_json::{Map, Value};
 
 use super::ProviderFailure;
 use crate::session::UserSession;
-use crate::token_check::CheckReport;
+use crate::token_check::{CheckReport, text};
 
 /// The longest `expires_in` believed (a year): the provider's number is added without overflow.
 const MAX_EXPIRES_IN: i64 = 365 * 24 * 3600;
+
+/// What Auth0 says when the user declines consent or cancels.
+const AUTH0_USER_DECLINED: &str = "User did not authorize the request";
 
 /// A finished login: the verified identity and the tokens that came with it.
 #[derive(Debug, Clone)]
@@ -16,6 +20,10 @@ pub struct VerifiedLogin {
     pub profile: Map<String, Value>,
     /// The provider's session id (`sid`), for its logout.
     pub sid: Option<String>,
+    /// `auth_time`, `acr` and `amr`: when and how the user authenticated.
+    pub auth_time: Option<i64>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_in: Option<i64>,
@@ -32,6 +40,9 @@ impl VerifiedLogin {
             token_expires_at: self
                 .expires_in
                 .map(|s| now.saturating_add(s.clamp(0, MAX_EXPIRES_IN))),
+            auth_time: self.auth_time,
+            acr: self.acr,
+            amr: self.amr,
             logged_in_at: now,
             refreshed_at: now,
         }
@@ -49,6 +60,27 @@ pub enum LoginError {
         got: Option<String>,
         expected: String,
     },
+    /// `prompt=none` and the provider needs the user: not an error, the browser goes back.
+    #[error("a silent login needs the user to sign in")]
+    SilentLoginDeclined,
+    /// `access_denied` after the user cancelled (or declined consent).
+    #[error("the user cancelled the login: {description}")]
+    Cancelled { description: String },
+    /// `access_denied` with a reason: an Auth0 Action's `api.access.deny(reason)`, a rule.
+    #[error("access denied: {reason}")]
+    AccessDenied { reason: String },
+    /// `access_denied` "Service not found: X": the audience asked for is no API in the tenant.
+    #[error("no API with identifier {audience} in the tenant")]
+    AudienceNotFound { audience: String },
+    /// `unauthorized` "user is blocked".
+    #[error("the user is blocked")]
+    UserBlocked,
+    /// `login_required` and the like, outside a silent login.
+    #[error("the provider needs an interactive login: {error}")]
+    InteractionRequired { error: String },
+    /// Any other error answer to the authorization request.
+    #[error("the provider refused the login: {error}")]
+    AuthorizeRefused { error: String, description: String },
     #[error("the token endpoint could not be used: {0}")]
     ExchangeUnreachable(String),
     /// The provider refused the code (OAuth `error` and `error_description`).
@@ -64,4 +96,161 @@ pub enum LoginError {
     NoIdToken,
     #[error("the ID token failed validation: {}", .0.summary())]
     IdTokenInvalid(Box<CheckReport>),
+    /// The login asked for an organization and the ID token is not for it (`org_id`/`org_name`).
+    #[error("the ID token's {claim} is {got:?}, not {expected}")]
+    OrganizationMismatch {
+        expected: String,
+        claim: &'static str,
+        got: Option<String>,
+    },
+    /// `max_age` was sent and the ID token's `auth_time` is missing or older.
+    #[error("auth_time {auth_time:?} is older than max_age {max_age} s")]
+    AuthTimeTooOld {
+        auth_time: Option<i64>,
+        max_age: u32,
+        now: i64,
+    },
+}
+
+impl LoginError {
+    /// The provider answered the authorization request with `error` and `error_description`,
+    /// read as Auth0 means them. Both come from the query string: escaped and bounded here.
+    pub fn from_authorize_answer(error: &str, description: &str, silent: bool) -> Self {
+        let error = text::truncate(&text::escape_controls(error), 80);
+        let description = text::clean(description);
+        match error.as_str() {
+            "login_required" | "consent_required" | "interaction_required" if silent => {
+                LoginError::SilentLoginDeclined
+            }
+            "login_required" | "consent_required" | "interaction_required" => {
+                LoginError::InteractionRequired { error }
+            }
+            "access_denied" => match description.strip_prefix("Service not found: ") {
+                Some(audience) => LoginError::AudienceNotFound {
+                    audience: audience.trim().to_string(),
+                },
+                None if description.is_empty()
+                    || description == AUTH0_USER_DECLINED
+                    || ["cancel", "abort"]
+                        .iter()
+                        .any(|w| description.to_ascii_lowercase().contains(w)) =>
+                {
+                    LoginError::Cancelled { description }
+                }
+                None => LoginError::AccessDenied {
+                    reason: description,
+                },
+            },
+            "unauthorized" if description.to_ascii_lowercase().contains("blocked") => {
+                LoginError::UserBlocked
+            }
+            _ => LoginError::AuthorizeRefused { error, description },
+        }
+    }
+}
+
+/// The ID token must be for the organization the login asked for: `org_id` for an id (`org_...`),
+/// `org_name` (case-insensitively) for a name, as Auth0's SDKs check.
+pub(super) fn check_organization(
+    claims: &Map<String, Value>,
+    expected: &str,
+) -> Result<(), LoginError> {
+    let (claim, matches): (&'static str, fn(&str, &str) -> bool) = if expected.starts_with("org_") {
+        ("org_id", |got, want| got == want)
+    } else {
+        ("org_name", |got, want| got.eq_ignore_ascii_case(want))
+    };
+    let got = claims.get(claim).and_then(Value::as_str);
+    match got {
+        Some(got) if matches(got, expected) => Ok(()),
+        _ => Err(LoginError::OrganizationMismatch {
+            expected: expected.to_string(),
+            claim,
+            got: got.map(|g| text::truncate(&text::escape_controls(g), 80)),
+        }),
+    }
+}
+
+/// With `max_age` sent, the ID token must carry an `auth_time` within it (plus leeway).
+pub(super) fn check_auth_time(
+    claims: &Map<String, Value>,
+    max_age: u32,
+    now: i64,
+    leeway: i64,
+) -> Result<(), LoginError> {
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+    let recent = auth_time
+        .is_some_and(|t| now.saturating_sub(t) <= i64::from(max_age).saturating_add(leeway));
+    if recent {
+        Ok(())
+    } else {
+        Err(LoginError::AuthTimeTooOld {
+            auth_time,
+            max_age,
+            now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn auth0_error_answers_are_read_for_what_they_mean() {
+        let read = |e: &str, d: &str| LoginError::from_authorize_answer(e, d, false);
+        assert!(
+            matches!(read("access_denied", "Service not found: https://api.example.com"),
+            LoginError::AudienceNotFound { audience } if audience == "https://api.example.com")
+        );
+        assert!(matches!(
+            read("access_denied", "User did not authorize the request"),
+            LoginError::Cancelled { .. }
+        ));
+        assert!(matches!(read("access_denied", "Only staff may log in."),
+            LoginError::AccessDenied { reason } if reason == "Only staff may log in."));
+        assert!(matches!(
+            read("unauthorized", "user is blocked"),
+            LoginError::UserBlocked
+        ));
+        assert!(matches!(
+            read("login_required", "Login required"),
+            LoginError::InteractionRequired { .. }
+        ));
+        assert!(matches!(
+            LoginError::from_authorize_answer("login_required", "", true),
+            LoginError::SilentLoginDeclined
+        ));
+        assert!(matches!(
+            read("server_error", "boom"),
+            LoginError::AuthorizeRefused { .. }
+        ));
+    }
+
+    #[test]
+    fn organizations_match_by_id_exactly_and_by_name_ignoring_case() {
+        let claims = json!({"org_id": "org_abc", "org_name": "acme"});
+        let claims = claims.as_object().unwrap();
+        assert!(check_organization(claims, "org_abc").is_ok());
+        assert!(check_organization(claims, "org_ABC").is_err());
+        assert!(check_organization(claims, "ACME").is_ok());
+        assert!(check_organization(claims, "other").is_err());
+        assert!(
+            check_organization(&Map::new(), "org_abc").is_err(),
+            "missing org_id"
+        );
+    }
+
+    #[test]
+    fn auth_time_must_be_within_max_age_and_leeway() {
+        let claims = |t: i64| json!({"auth_time": t}).as_object().unwrap().clone();
+        assert!(check_auth_time(&claims(1000), 300, 1300, 60).is_ok());
+        assert!(check_auth_time(&claims(1000), 300, 1360, 60).is_ok());
+        assert!(check_auth_time(&claims(1000), 300, 1361, 60).is_err());
+        assert!(
+            check_auth_time(&Map::new(), 300, 1000, 60).is_err(),
+            "missing auth_time"
+        );
+    }
 }

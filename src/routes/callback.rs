@@ -56,19 +56,24 @@ impl TryFrom<CallbackQuery> for CallbackAnswer {
     }
 }
 
+/// What the provider's answer to this login says.
+enum Outcome {
+    Code(String),
+    Error(LoginError),
+    Nothing,
+}
+
 impl CallbackAnswer {
-    /// The authorization code, or the page for the provider's error (or its absence).
-    fn into_code(self) -> Result<String, AppError> {
-        if let Some((error, description)) = self.error {
-            return Err(provider_error_page(&error, &description));
+    fn outcome(self, tx: &LoginTransaction) -> Outcome {
+        match (self.error, self.code) {
+            (Some((error, description)), _) => Outcome::Error(LoginError::from_authorize_answer(
+                &error,
+                &description,
+                tx.silent,
+            )),
+            (None, Some(code)) => Outcome::Code(code),
+            (None, None) => Outcome::Nothing,
         }
-        self.code.ok_or_else(|| {
-            bad_request(
-                "missing_code",
-                "The login answer has no code",
-                "The provider came back without an authorization code or an error.",
-            )
-        })
     }
 }
 
@@ -79,12 +84,28 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Result<Redirect, AppError> {
     let answer = CallbackAnswer::try_from(query)?;
-    let tx = take_login(&state, &session, &answer.state, &headers).await?;
+    let tx = match take_login(&state, &session, &answer.state, &headers).await? {
+        Taken::Login(tx) => tx,
+        // The back button or a reload after the login finished: nothing to do but go on.
+        Taken::AlreadyLoggedIn => return Ok(Redirect::to("/")),
+    };
     state
         .oidc
         .check_response_issuer(answer.iss.as_deref())
         .await?;
-    let code = answer.into_code()?;
+    let code = match answer.outcome(&tx) {
+        Outcome::Code(code) => code,
+        // prompt=none and the user must sign in: back where they were, as a guest.
+        Outcome::Error(LoginError::SilentLoginDeclined) => return Ok(Redirect::to(&tx.return_to)),
+        Outcome::Error(error) => return Err(error.into()),
+        Outcome::Nothing => {
+            return Err(bad_request(
+                "missing_code",
+                "The login answer has no code",
+                "The provider came back without an authorization code or an error.",
+            ));
+        }
+    };
     let login = state.oidc.finish_login(&code, &tx).await?;
     let user = login.into_user_session(state.config.app.audience.is_some(), unix_now());
     let size = session.start(user).await.map_err(|too_large| {
@@ -104,6 +125,12 @@ pub async fn callback(
     Ok(Redirect::to(&tx.return_to))
 }
 
+enum Taken {
+    Login(LoginTransaction),
+    /// No login in progress has this state, and someone is logged in: a finished login's answer.
+    AlreadyLoggedIn,
+}
+
 /// The login in progress with this state: found in this browser's session, and not answered
 /// before in this process (a cookie saved before the callback could replay it otherwise).
 async fn take_login(
@@ -111,8 +138,11 @@ async fn take_login(
     session: &AppSession,
     returned_state: &str,
     headers: &HeaderMap,
-) -> Result<LoginTransaction, AppError> {
+) -> Result<Taken, AppError> {
     let taken = session.take_login(returned_state).await;
+    if matches!(taken, TakenLogin::NotFound { .. }) && session.user().await.is_some() {
+        return Ok(Taken::AlreadyLoggedIn);
+    }
     if !matches!(taken, TakenLogin::NotFound { .. })
         && !state.used_logins.first_use(returned_state, unix_now())
     {
@@ -125,7 +155,7 @@ async fn take_login(
         .log_detail("a login answer was replayed with an old cookie; refused before the provider"));
     }
     match taken {
-        TakenLogin::Found(tx) => Ok(tx),
+        TakenLogin::Found(tx) => Ok(Taken::Login(tx)),
         TakenLogin::Expired => Err(bad_request(
             "login_expired",
             "This login took too long",
@@ -184,34 +214,13 @@ fn cookie_did_not_come_back(state: &AppState, headers: &HeaderMap) -> AppError {
     error.retry(base.join("/login"))
 }
 
-/// The provider answered the login with an error (`error`, `error_description`). Both come from
-/// the query string: bounded and escaped before they reach a page or a log.
-fn provider_error_page(error: &str, description: &str) -> AppError {
-    let description = text::clean(description);
-    let error = text::truncate(&text::escape_controls(error), 80);
-    let (status, title) = match error.as_str() {
-        "access_denied" => (StatusCode::FORBIDDEN, "The login was cancelled or denied"),
-        "login_required" | "consent_required" | "interaction_required" => (
-            StatusCode::UNAUTHORIZED,
-            "The provider needs you to sign in interactively",
-        ),
-        _ => (StatusCode::BAD_REQUEST, "The provider refused the login"),
-    };
-    let mut page = AppError::new(
-        status,
-        "provider_error",
-        title,
-        format!(
-            "The provider answered {error}{}{description}.",
-            if description.is_empty() { "" } else { ": " }
-        ),
-    )
-    .retry("/login")
-    .log_detail(format!("the provider answered the login with {error}"));
-    if error == "access_denied" {
-        page = page.check("If you cancelled, nothing is wrong: log in again when you are ready. If an Auth0 Action or rule denied access, its message is above.");
+/// "The provider answered X: Y." without doubling a description's own final stop.
+fn sentence(start: &str, description: &str) -> String {
+    match description.chars().last() {
+        None => format!("{start}."),
+        Some('.' | '!' | '?') => format!("{start}: {description}"),
+        Some(_) => format!("{start}: {description}."),
     }
-    page
 }
 
 impl From<LoginError> for AppError {
@@ -235,6 +244,89 @@ impl From<LoginError> for AppError {
                 },
             )
             .check("Start a new login from this app. If it keeps happening, check AUTH0_DOMAIN."),
+            LoginError::SilentLoginDeclined | LoginError::InteractionRequired { .. } => {
+                AppError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "provider_error",
+                    "The provider needs you to sign in interactively",
+                    "The provider answered that this login needs you: a login without a page (prompt=none) found no session at Auth0.",
+                )
+                .retry("/login")
+            }
+            LoginError::Cancelled { description } => AppError::new(
+                StatusCode::FORBIDDEN,
+                "provider_error",
+                "The login was cancelled or denied",
+                sentence("The provider answered access_denied", &description),
+            )
+            .check("If you cancelled, nothing is wrong: log in again when you are ready.")
+            .retry("/login"),
+            LoginError::AccessDenied { reason } => AppError::new(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                "Access denied",
+                sentence("The login was refused", &reason),
+            )
+            .check("The reason above comes from your Auth0 tenant (an Action or a rule). Ask its administrator if you think it is wrong.")
+            .retry("/login"),
+            LoginError::AudienceNotFound { audience } => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "audience_not_found",
+                "AUTH0_AUDIENCE is not an API in your Auth0 tenant",
+                format!(
+                    "Auth0 answered \"Service not found: {audience}\": the login asks for an access token for {audience}, and the tenant has no API with that identifier."
+                ),
+            )
+            .check("Set AUTH0_AUDIENCE to the Identifier of one of your APIs (Auth0 dashboard > Applications > APIs), exactly, or remove it if this app calls no API.")
+            .retry("/login"),
+            LoginError::UserBlocked => AppError::new(
+                StatusCode::FORBIDDEN,
+                "user_blocked",
+                "This account is blocked",
+                "Auth0 refused the login because this user is blocked.",
+            )
+            .check("An administrator can unblock the user in the Auth0 dashboard (User Management > Users)."),
+            LoginError::AuthorizeRefused { error, description } => bad_request(
+                "provider_error",
+                "The provider refused the login",
+                sentence(&format!("The provider answered {error}"), &description),
+            ),
+            LoginError::OrganizationMismatch {
+                expected,
+                claim,
+                got,
+            } => AppError::new(
+                StatusCode::FORBIDDEN,
+                "organization_mismatch",
+                "That login is not for this organization",
+                format!(
+                    "This login asked for organization {expected}, but the ID token's {claim} is {}. Nobody was logged in.",
+                    got.map_or("missing".to_string(), |g| format!("\"{g}\""))
+                ),
+            )
+            .check("Log in again from this app's Login link, without changing the address Auth0 shows.")
+            .check("If you set AUTH0_ORGANIZATION, make sure the application is enabled for that organization in the Auth0 dashboard (Organizations > your organization > Connections, and the application's Login Experience).")
+            .retry("/login"),
+            LoginError::AuthTimeTooOld {
+                auth_time,
+                max_age,
+                now,
+            } => AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "auth_time_too_old",
+                "That login was not recent enough",
+                match auth_time {
+                    Some(t) => format!(
+                        "This page asked for a login within the last {max_age} s, but the ID token's auth_time says you authenticated {} s ago.",
+                        now.saturating_sub(t)
+                    ),
+                    None => format!(
+                        "This page asked for a login within the last {max_age} s, but the ID token has no auth_time to prove it."
+                    ),
+                },
+            )
+            .check("Log in again: the provider will ask for your password.")
+            .retry("/login"),
             LoginError::ExchangeUnreachable(why) => AppError::new(
                 StatusCode::BAD_GATEWAY,
                 "token_exchange_failed",
@@ -243,25 +335,26 @@ impl From<LoginError> for AppError {
             )
             .retry("/login"),
             LoginError::ExchangeRejected {
+                status,
                 error,
                 description,
                 redirect_uri,
-                ..
             } => {
                 let mut page = bad_request(
                     "token_exchange_refused",
                     "The provider refused to complete the login",
-                    format!(
-                        "The token endpoint answered {error}{}{description}.",
-                        if description.is_empty() { "" } else { ": " }
-                    ),
+                    sentence(&format!("The token endpoint answered {error}"), &description),
                 );
-                if error == "invalid_client" || error == "unauthorized_client" {
+                // Auth0 rejects a wrong client secret with 401 access_denied "Unauthorized".
+                let bad_client = error == "invalid_client"
+                    || error == "unauthorized_client"
+                    || (status == 401 && error == "access_denied");
+                if bad_client {
                     page = page.check("Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against Applications > your app > Settings.");
                 }
                 if error == "invalid_grant" {
                     page = page
-                        .check("The code was already used or has expired (a reload of this page does that). Log in again.")
+                        .check("The code was already used or has expired (a reload of this page does that, or the login took too long). Log in again.")
                         .check(format!("Make sure {redirect_uri} is listed in Allowed Callback URLs."));
                 }
                 page

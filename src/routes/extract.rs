@@ -58,3 +58,37 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
         }
     }
 }
+
+/// A page that needs a recent login (step-up): the user must have authenticated at the provider
+/// within `MAX_AGE` seconds, else the browser goes to `/login?max_age=MAX_AGE&returnTo=<here>`,
+/// and `/callback` refuses an ID token whose `auth_time` is older. `acr`/`amr` are in the session
+/// for pages that need a stronger login too.
+pub struct RequireRecentLogin<const MAX_AGE: u32>(pub UserSession);
+
+impl<S: Send + Sync, const MAX_AGE: u32> FromRequestParts<S> for RequireRecentLogin<MAX_AGE> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let now = crate::primitives::unix_now();
+        match user {
+            Some(user) if user.authenticated_ago(now) <= i64::from(MAX_AGE) => {
+                Ok(RequireRecentLogin(user))
+            }
+            _ => {
+                let here = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let target: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("max_age", &MAX_AGE.to_string())
+                    .append_pair("returnTo", here)
+                    .finish();
+                Err(Redirect::to(&format!("/login?{target}")).into_response())
+            }
+        }
+    }
+}

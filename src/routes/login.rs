@@ -2,7 +2,7 @@
 //! browser's session so that `/callback` can finish it (once, within ten minutes).
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Redirect;
 use serde::Deserialize;
 
@@ -19,6 +19,11 @@ pub struct LoginQuery {
     organization: Option<String>,
     invitation: Option<String>,
     prompt: Option<String>,
+    login_hint: Option<String>,
+    ui_locales: Option<String>,
+    connection: Option<String>,
+    max_age: Option<String>,
+    acr_values: Option<String>,
 }
 
 /// A login request, checked before any I/O.
@@ -42,19 +47,31 @@ impl TryFrom<LoginQuery> for LoginRequest {
             .retry("/login")
             .log_detail(why)
         })?;
-        let params = AuthorizeParams::new(q.screen_hint, q.organization, q.invitation, q.prompt)
-            .map_err(|invalid| {
-                AppError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_login_parameter",
-                    "That login link has a bad parameter",
-                    format!("The {} parameter has a value this app does not pass on to Auth0.", invalid.name),
-                )
-                .check("prompt may be none, login, consent or select_account; screen_hint may be signup or login; organization and invitation are Auth0 ids.")
-                .retry("/login")
-            })?;
+        let params = AuthorizeParams::new(
+            q.screen_hint,
+            q.organization,
+            q.invitation,
+            q.prompt,
+            q.login_hint,
+            q.ui_locales,
+            q.connection,
+            q.max_age,
+            q.acr_values,
+        )
+        .map_err(bad_parameter)?;
         Ok(Self { return_to, params })
     }
+}
+
+fn bad_parameter(invalid: crate::oidc::InvalidParameter) -> AppError {
+    AppError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_login_parameter",
+        "That login link has a bad parameter",
+        format!("The {} parameter has a value this app does not pass on to Auth0.", invalid.name),
+    )
+    .check("prompt may be none, login, consent or select_account; screen_hint signup or login; max_age a number of seconds; organization an id (org_...) or a name, and the one in AUTH0_ORGANIZATION if that is set; login_hint, ui_locales, connection, acr_values and invitation as Auth0 documents them.")
+    .retry("/login")
 }
 
 /// A place to land after login: a local path only. Returns why not, otherwise.
@@ -80,13 +97,41 @@ pub fn safe_return_to(raw: &str) -> Result<String, &'static str> {
     Ok(raw.to_string())
 }
 
+/// `/login` opened on `localhost` while `APP_BASE_URL` says `127.0.0.1` (or the other way round):
+/// the login cookie would land on a host the provider does not return to. The same path on
+/// `APP_BASE_URL` instead. Only between loopback names, so a proxy's internal Host never loops.
+fn on_the_configured_host(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Option<Redirect> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let base = &state.config.app.base_url;
+    let loopback = |h: &str| {
+        let name = h.rsplit_once(':').map_or(h, |(name, _)| name);
+        matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+    };
+    let wrong = !host.eq_ignore_ascii_case(&base.host_port())
+        && loopback(host)
+        && loopback(&base.host_port());
+    wrong.then(|| {
+        let path = uri.path_and_query().map_or("/login", |p| p.as_str());
+        Redirect::temporary(&base.join(path))
+    })
+}
+
 pub async fn login(
     State(state): State<AppState>,
     session: AppSession,
+    headers: HeaderMap,
+    uri: Uri,
     Query(query): Query<LoginQuery>,
 ) -> Result<Redirect, AppError> {
-    let request = LoginRequest::try_from(query)?;
-    let tx = state.oidc.begin(request.return_to);
+    if let Some(redirect) = on_the_configured_host(&state, &headers, &uri) {
+        return Ok(redirect);
+    }
+    let mut request = LoginRequest::try_from(query)?;
+    request.params = request
+        .params
+        .with_organization(state.config.app.organization.as_deref())
+        .map_err(bad_parameter)?;
+    let tx = state.oidc.begin(request.return_to, &request.params);
     let url = state
         .oidc
         .authorize_url(&tx, &request.params)

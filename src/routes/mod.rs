@@ -18,8 +18,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/profile", get(home::profile))
+        .route("/account", get(home::account))
         .route("/login", get(login::login))
         .route("/callback", get(callback::callback))
         .route("/logout", get(logout::logout).post(logout::logout))
         .route("/api/me", get(api::me))
+        .fallback(home::not_found)
 }

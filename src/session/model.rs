@@ -24,6 +24,14 @@ pub struct UserSession {
     pub refresh_token: Option<String>,
     #[serde(rename = "te", default, skip_serializing_if = "Option::is_none")]
     pub token_expires_at: Option<i64>,
+    /// When the user last authenticated at the provider (the ID token's `auth_time`).
+    #[serde(rename = "au", default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// How (`acr`: the assurance level; `amr`: the methods, e.g. `mfa`), for step-up checks.
+    #[serde(rename = "ac", default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(rename = "am", default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     #[serde(rename = "li")]
     pub logged_in_at: i64,
     #[serde(rename = "ra")]
@@ -41,6 +49,11 @@ impl UserSession {
     pub fn claim(&self, name: &str) -> Option<&str> {
         self.profile.get(name).and_then(Value::as_str)
     }
+
+    /// Seconds since the user last authenticated at the provider (`auth_time`, else the login).
+    pub fn authenticated_ago(&self, now: i64) -> i64 {
+        now.saturating_sub(self.auth_time.unwrap_or(self.logged_in_at))
+    }
 }
 
 /// A login in progress: what `/callback` must find to accept the provider's answer.
@@ -56,6 +69,15 @@ pub struct LoginTransaction {
     pub return_to: String,
     #[serde(rename = "t")]
     pub created_at: i64,
+    /// `max_age` sent: the ID token's `auth_time` must be this recent.
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+    /// The organization asked for: the ID token must be for it.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// A silent login (`prompt=none`): "login required" returns the browser as a guest.
+    #[serde(rename = "q", default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
 }
 
 impl LoginTransaction {
@@ -97,6 +119,9 @@ mod tests {
             access_token: None,
             refresh_token: None,
             token_expires_at: None,
+            auth_time: None,
+            acr: None,
+            amr: Vec::new(),
             logged_in_at: 0,
             refreshed_at: 0,
         };

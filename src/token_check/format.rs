@@ -118,7 +118,7 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
                 "This looks like an opaque access token, not a JWT. Auth0 issues a JWT access token only when the login asks for an API: set AUTH0_AUDIENCE to your API's identifier and log in again."
             }
             5 => {
-                "This is an encrypted token (JWE, five parts). Turn off token encryption for this API in Auth0, or decrypt it before sending."
+                "This is an encrypted token (JWE, five parts, alg dir): the access token Auth0 issues for its own /userinfo when the login names no API. A token for your API needs audience=<your API's identifier> in the login: set AUTH0_AUDIENCE and log in again."
             }
             _ => SHAPE_REMEDY,
         };

@@ -178,8 +178,11 @@ async fn wrong_state_is_refused_without_calling_the_token_endpoint() {
     assert_eq!(app.provider().token_request_count(), 0);
 }
 
+/// A reload of `/callback` (or the back button) after the login finished: the state is used, and
+/// the user is logged in. Home, not a red 400 that shows "Login" to a logged-in user; and no
+/// second token request. (A replay by someone without the session is refused: see below.)
 #[tokio::test]
-async fn a_replayed_callback_is_refused() {
+async fn reloading_the_callback_while_logged_in_goes_home_without_a_token_request() {
     let app = spawn_app().await;
     let authorize = app.start_login(&app.client, "/login").await;
     let callback = app
@@ -190,8 +193,16 @@ async fn a_replayed_callback_is_refused() {
         StatusCode::SEE_OTHER
     );
     let replay = app.client.get(&callback).send().await.unwrap();
-    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(&replay.text().await.unwrap()), "state_mismatch");
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&replay), "/");
+    // A fresh browser (no session) replaying the same answer is refused.
+    let stranger = cookie_client();
+    let refused = stranger.get(&callback).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_code(&refused.text().await.unwrap()),
+        "login_cookie_missing"
+    );
     assert_eq!(
         app.provider().token_request_count(),
         1,
@@ -375,7 +386,7 @@ async fn a_huge_or_hostile_error_description_is_shown_bounded() {
     let response = app.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let html = response.text().await.unwrap();
-    assert_eq!(error_code(&html), "provider_error");
+    assert_eq!(error_code(&html), "access_denied", "an Action's reason");
     assert!(html.len() < 10_000, "a {}-byte page", html.len());
     assert!(!html.contains('\u{1b}'), "raw escape code on the page");
     assert!(html.contains("line1\\u{d}\\u{a}line2"), "{html}");

@@ -21,6 +21,9 @@ fn user(logged_in_ago: i64, refreshed_ago: i64) -> UserSession {
         access_token: None,
         refresh_token: None,
         token_expires_at: None,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
         logged_in_at: now - logged_in_ago,
         refreshed_at: now - refreshed_ago,
     }
@@ -107,6 +110,9 @@ async fn a_login_older_than_ten_minutes_is_refused() {
         pkce_verifier: "v".into(),
         return_to: "/".into(),
         created_at: unix_now() - 11 * 60,
+        max_age: None,
+        organization: None,
+        silent: false,
     };
     let response = reqwest::Client::new()
         .get(format!("{}/callback?code=c&state=old-state", app.base))

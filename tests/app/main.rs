@@ -3,6 +3,7 @@
 mod support;
 
 mod api;
+mod auth0_edges;
 mod callback_failures;
 mod check_token;
 mod config_errors;

@@ -35,6 +35,8 @@ pub struct Options {
     pub base_scheme: String,
     /// Connection limits other than the defaults (the slowloris tests).
     pub serve_limits: Option<auth0_login::serve::ServeLimits>,
+    /// `AUTH0_ORGANIZATION`.
+    pub organization: Option<String>,
     /// How the provider misbehaves from before the app's first discovery.
     pub provider_behaviour: Option<fn(&mut auth0_login::demo_idp::Behaviour)>,
 }
@@ -48,6 +50,7 @@ impl Default for Options {
             base_host: "127.0.0.1".into(),
             base_scheme: "http".into(),
             serve_limits: None,
+            organization: None,
             provider_behaviour: None,
         }
     }
@@ -113,6 +116,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             session_secret: parse_secret_key(SECRET_KEY).unwrap(),
             scope: options.scope.clone(),
             audience: options.audience.clone(),
+            organization: options.organization.clone(),
         },
         tenant: TenantSettings {
             provider_base: url::Url::parse(&format!("http://{provider_addr}/")).unwrap(),

@@ -178,6 +178,31 @@ const scenarios = {
     return page;
   },
 
+  async a_silent_login_without_a_session_returns_as_a_guest({ page }) {
+    const logins = [];
+    page.on('request', (r) => { if (r.url().startsWith(`${APP}/login`)) logins.push(r.url()); });
+    await page.goto(`${APP}/login?prompt=none&returnTo=%2F`);
+    await page.waitForURL(`${APP}/`);
+    assert((await text(page)).includes('Welcome Guest'), `not a guest: ${await text(page)}`);
+    assert(await page.locator('#errorPage').count() === 0, 'an error page after a silent login');
+    assert(logins.length === 1, `/login requested ${logins.length} times (a loop?)`);
+    return page;
+  },
+
+  async reloading_the_callback_after_login_stays_logged_in({ page }) {
+    let callbackUrl = null;
+    page.on('request', (r) => { if (r.url().startsWith(`${APP}/callback`)) callbackUrl = r.url(); });
+    await page.goto(`${APP}/login`);
+    await signInAtProvider(page, 'Back Button');
+    assert(callbackUrl, 'the callback was not seen');
+    // What the back button or a reload does: the used answer again, while logged in.
+    await page.goto(callbackUrl);
+    assert(new URL(page.url()).pathname === '/', `landed on ${page.url()}`);
+    assert(await page.locator('#errorPage').count() === 0, 'an error page on reload');
+    assert((await text(page)).includes('Welcome Back Button!'), 'logged out by a reload');
+    return page;
+  },
+
   async two_tabs_both_finish_their_logins({ context }) {
     const tab1 = await context.newPage();
     const tab2 = await context.newPage();
