@@ -453,3 +453,31 @@ async fn a_login_with_every_parameter_stays_small() {
     assert_eq!(logins[0].organization.as_deref(), Some("org_abc123"));
     assert_eq!(logins[0].max_age, Some(300));
 }
+
+/// Discovery that never answers (a hung tenant or network) is an outage too, not a wrong domain.
+#[tokio::test]
+async fn a_discovery_that_times_out_is_called_an_outage() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    // Accepts and never answers.
+    let _hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let provider = auth0_login::oidc::Provider::for_base(
+        &url::Url::parse(&format!("http://{addr}/")).unwrap(),
+        http,
+    );
+    let failure = provider.metadata().await.unwrap_err();
+    assert!(failure.reason.contains("timed out"), "{failure:?}");
+    assert!(
+        failure.hint.contains("outage") && !failure.hint.contains("AUTH0_DOMAIN must be"),
+        "{failure:?}"
+    );
+}
