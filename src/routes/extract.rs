@@ -44,17 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
             .map_err(IntoResponse::into_response)?;
         match user {
             Some(user) => Ok(RequireUser(user)),
-            None => {
-                let here = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                let target: String = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("returnTo", here)
-                    .finish();
-                Err(Redirect::to(&format!("/login?{target}")).into_response())
-            }
+            None => Err(to_login(parts, None)),
         }
     }
 }
@@ -77,18 +67,22 @@ impl<S: Send + Sync, const MAX_AGE: u32> FromRequestParts<S> for RequireRecentLo
             Some(user) if user.authenticated_ago(now) <= i64::from(MAX_AGE) => {
                 Ok(RequireRecentLogin(user))
             }
-            _ => {
-                let here = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                let target: String = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("max_age", &MAX_AGE.to_string())
-                    .append_pair("returnTo", here)
-                    .finish();
-                Err(Redirect::to(&format!("/login?{target}")).into_response())
-            }
+            _ => Err(to_login(parts, Some(MAX_AGE))),
         }
     }
+}
+
+/// To `/login`, coming back to this page (`returnTo`), with `max_age` when a recent login is needed.
+fn to_login(parts: &Parts, max_age: Option<u32>) -> Response {
+    let here = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut target = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(max_age) = max_age {
+        target.append_pair("max_age", &max_age.to_string());
+    }
+    target.append_pair("returnTo", here);
+    Redirect::to(&format!("/login?{}", target.finish())).into_response()
 }

@@ -274,20 +274,7 @@ async fn a_wrong_client_secret_is_explained() {
 
 /// The callback URL with `code` replaced by `new_code`.
 fn with_code(callback: &str, new_code: &str) -> String {
-    let mut url = url::Url::parse(callback).unwrap();
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "code" {
-                new_code.to_string()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    url.query_pairs_mut().clear().extend_pairs(pairs);
-    url.to_string()
+    with_param(callback, "code", Some(new_code))
 }
 
 /// A cookie saved before the callback (the browser's copy from `/login`) replays the answer with

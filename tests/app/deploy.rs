@@ -119,14 +119,7 @@ async fn json_logs_of_a_login_and_logout_hold_no_secret_cookie_or_token() {
     let mut running = Running::start(&[], &std::env::temp_dir(), &env, None);
     let app = TestApp::for_process(&running.base, provider);
     let callback = app.login().await;
-    let cookie = set_cookies(&callback)[0]
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
+    let cookie = first_cookie_value(&callback);
     assert!(app.page("/").await.contains("Jane Doe"));
     assert_eq!(app.get("/logout").await.status(), StatusCode::SEE_OTHER);
     tokio::time::sleep(Duration::from_millis(300)).await;

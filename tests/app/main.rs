@@ -11,6 +11,7 @@ mod deploy;
 mod expiry;
 mod login_bytes;
 mod login_flow;
+mod login_params;
 mod logout_csrf;
 mod logs;
 mod provider_fetches;

@@ -92,22 +92,7 @@ async fn the_demo_provider_refuses_huge_parameters_and_keeps_a_bounded_number_of
     let app = spawn_app().await;
     let authorize = app.start_login(&app.client, "/login").await;
     let client = cookie_client();
-    let with_state = |state: &str| {
-        let mut url = url::Url::parse(&authorize).unwrap();
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "state" {
-                    state.to_string()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-        url.to_string()
-    };
+    let with_state = |state: &str| with_param(&authorize, "state", Some(state));
     let huge = "s".repeat(60 * 1024);
     for _ in 0..20 {
         let response = client.get(with_state(&huge)).send().await.unwrap();
