@@ -7,7 +7,7 @@ use axum::response::Redirect;
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::oidc::AuthorizeParams;
+use crate::oidc::{AuthorizeParams, InvalidParameter};
 use crate::session::{AppSession, MAX_RETURN_TO_BYTES, stored_return_to_len};
 use crate::state::AppState;
 
@@ -57,21 +57,22 @@ impl TryFrom<LoginQuery> for LoginRequest {
             q.connection,
             q.max_age,
             q.acr_values,
-        )
-        .map_err(bad_parameter)?;
+        )?;
         Ok(Self { return_to, params })
     }
 }
 
-fn bad_parameter(invalid: crate::oidc::InvalidParameter) -> AppError {
-    AppError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_login_parameter",
-        "That login link has a bad parameter",
-        format!("The {} parameter has a value this app does not pass on to Auth0.", invalid.name),
-    )
-    .check("prompt may be none, login, consent or select_account; screen_hint signup or login; max_age a number of seconds; organization an id (org_...) or a name, and the one in AUTH0_ORGANIZATION if that is set; login_hint, ui_locales, connection, acr_values and invitation as Auth0 documents them.")
-    .retry("/login")
+impl From<InvalidParameter> for AppError {
+    fn from(invalid: InvalidParameter) -> Self {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_login_parameter",
+            "That login link has a bad parameter",
+            format!("The {} parameter has a value this app does not pass on to Auth0.", invalid.name),
+        )
+        .check("prompt may be none, login, consent or select_account; screen_hint signup or login; max_age a number of seconds; organization an id (org_...) or a name, and the one in AUTH0_ORGANIZATION if that is set; login_hint, ui_locales, connection, acr_values and invitation as Auth0 documents them.")
+        .retry("/login")
+    }
 }
 
 /// A place to land after login: a local path only. Returns why not, otherwise.
@@ -129,8 +130,7 @@ pub async fn login(
     let mut request = LoginRequest::try_from(query)?;
     request.params = request
         .params
-        .with_organization(state.config.app.organization.as_deref())
-        .map_err(bad_parameter)?;
+        .with_organization(state.config.app.organization.as_deref())?;
     let tx = state.oidc.begin(request.return_to, &request.params);
     let url = state
         .oidc
