@@ -244,53 +244,13 @@ impl From<LoginError> for AppError {
                 },
             )
             .check("Start a new login from this app. If it keeps happening, check AUTH0_DOMAIN."),
-            LoginError::SilentLoginDeclined | LoginError::InteractionRequired { .. } => {
-                AppError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "provider_error",
-                    "The provider needs you to sign in interactively",
-                    "The provider answered that this login needs you: a login without a page (prompt=none) found no session at Auth0.",
-                )
-                .retry("/login")
-            }
-            LoginError::Cancelled { description } => AppError::new(
-                StatusCode::FORBIDDEN,
-                "provider_error",
-                "The login was cancelled or denied",
-                sentence("The provider answered access_denied", &description),
-            )
-            .check("If you cancelled, nothing is wrong: log in again when you are ready.")
-            .retry("/login"),
-            LoginError::AccessDenied { reason } => AppError::new(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                "Access denied",
-                sentence("The login was refused", &reason),
-            )
-            .check("The reason above comes from your Auth0 tenant (an Action or a rule). Ask its administrator if you think it is wrong.")
-            .retry("/login"),
-            LoginError::AudienceNotFound { audience } => AppError::new(
-                StatusCode::BAD_REQUEST,
-                "audience_not_found",
-                "AUTH0_AUDIENCE is not an API in your Auth0 tenant",
-                format!(
-                    "Auth0 answered \"Service not found: {audience}\": the login asks for an access token for {audience}, and the tenant has no API with that identifier."
-                ),
-            )
-            .check("Set AUTH0_AUDIENCE to the Identifier of one of your APIs (Auth0 dashboard > Applications > APIs), exactly, or remove it if this app calls no API.")
-            .retry("/login"),
-            LoginError::UserBlocked => AppError::new(
-                StatusCode::FORBIDDEN,
-                "user_blocked",
-                "This account is blocked",
-                "Auth0 refused the login because this user is blocked.",
-            )
-            .check("An administrator can unblock the user in the Auth0 dashboard (User Management > Users)."),
-            LoginError::AuthorizeRefused { error, description } => bad_request(
-                "provider_error",
-                "The provider refused the login",
-                sentence(&format!("The provider answered {error}"), &description),
-            ),
+            err @ (LoginError::SilentLoginDeclined
+            | LoginError::InteractionRequired { .. }
+            | LoginError::Cancelled { .. }
+            | LoginError::AccessDenied { .. }
+            | LoginError::AudienceNotFound { .. }
+            | LoginError::UserBlocked
+            | LoginError::AuthorizeRefused { .. }) => authorize_answer_page(err),
             LoginError::OrganizationMismatch {
                 expected,
                 claim,
@@ -327,37 +287,8 @@ impl From<LoginError> for AppError {
             )
             .check("Log in again: the provider will ask for your password.")
             .retry("/login"),
-            LoginError::ExchangeUnreachable(why) => AppError::new(
-                StatusCode::BAD_GATEWAY,
-                "token_exchange_failed",
-                "The provider did not complete the login",
-                format!("The token endpoint could not be used: {why}."),
-            )
-            .retry("/login"),
-            LoginError::ExchangeRejected {
-                status,
-                error,
-                description,
-                redirect_uri,
-            } => {
-                let mut page = bad_request(
-                    "token_exchange_refused",
-                    "The provider refused to complete the login",
-                    sentence(&format!("The token endpoint answered {error}"), &description),
-                );
-                // Auth0 rejects a wrong client secret with 401 access_denied "Unauthorized".
-                let bad_client = error == "invalid_client"
-                    || error == "unauthorized_client"
-                    || (status == 401 && error == "access_denied");
-                if bad_client {
-                    page = page.check("Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against Applications > your app > Settings.");
-                }
-                if error == "invalid_grant" {
-                    page = page
-                        .check("The code was already used or has expired (a reload of this page does that, or the login took too long). Log in again.")
-                        .check(format!("Make sure {redirect_uri} is listed in Allowed Callback URLs."));
-                }
-                page
+            err @ (LoginError::ExchangeUnreachable(_) | LoginError::ExchangeRejected { .. }) => {
+                token_endpoint_page(err)
             }
             LoginError::NoIdToken => bad_request(
                 "no_id_token",
@@ -376,5 +307,101 @@ impl From<LoginError> for AppError {
             .retry("/login"),
         };
         page.log_detail(detail)
+    }
+}
+
+/// The provider answered the authorization request with an error.
+fn authorize_answer_page(err: LoginError) -> AppError {
+    match err {
+        LoginError::SilentLoginDeclined | LoginError::InteractionRequired { .. } => {
+            AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "provider_error",
+                "The provider needs you to sign in interactively",
+                "The provider answered that this login needs you: a login without a page (prompt=none) found no session at Auth0.",
+            )
+            .retry("/login")
+        }
+        LoginError::Cancelled { description } => AppError::new(
+            StatusCode::FORBIDDEN,
+            "provider_error",
+            "The login was cancelled or denied",
+            sentence("The provider answered access_denied", &description),
+        )
+        .check("If you cancelled, nothing is wrong: log in again when you are ready.")
+        .retry("/login"),
+        LoginError::AccessDenied { reason } => AppError::new(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "Access denied",
+            sentence("The login was refused", &reason),
+        )
+        .check("The reason above comes from your Auth0 tenant (an Action or a rule). Ask its administrator if you think it is wrong.")
+        .retry("/login"),
+        LoginError::AudienceNotFound { audience } => AppError::new(
+            StatusCode::BAD_REQUEST,
+            "audience_not_found",
+            "AUTH0_AUDIENCE is not an API in your Auth0 tenant",
+            format!(
+                "Auth0 answered \"Service not found: {audience}\": the login asks for an access token for {audience}, and the tenant has no API with that identifier."
+            ),
+        )
+        .check("Set AUTH0_AUDIENCE to the Identifier of one of your APIs (Auth0 dashboard > Applications > APIs), exactly, or remove it if this app calls no API.")
+        .retry("/login"),
+        LoginError::UserBlocked => AppError::new(
+            StatusCode::FORBIDDEN,
+            "user_blocked",
+            "This account is blocked",
+            "Auth0 refused the login because this user is blocked.",
+        )
+        .check("An administrator can unblock the user in the Auth0 dashboard (User Management > Users)."),
+        LoginError::AuthorizeRefused { error, description } => bad_request(
+            "provider_error",
+            "The provider refused the login",
+            sentence(&format!("The provider answered {error}"), &description),
+        ),
+        other => AppError::internal(format!("not an authorize answer: {other}")),
+    }
+}
+
+/// The token endpoint could not be used, or refused the code.
+fn token_endpoint_page(err: LoginError) -> AppError {
+    match err {
+        LoginError::ExchangeUnreachable(why) => AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "token_exchange_failed",
+            "The provider did not complete the login",
+            format!("The token endpoint could not be used: {why}."),
+        )
+        .retry("/login"),
+        LoginError::ExchangeRejected {
+            status,
+            error,
+            description,
+            redirect_uri,
+        } => {
+            let mut page = bad_request(
+                "token_exchange_refused",
+                "The provider refused to complete the login",
+                sentence(
+                    &format!("The token endpoint answered {error}"),
+                    &description,
+                ),
+            );
+            // Auth0 rejects a wrong client secret with 401 access_denied "Unauthorized".
+            let bad_client = error == "invalid_client"
+                || error == "unauthorized_client"
+                || (status == 401 && error == "access_denied");
+            if bad_client {
+                page = page.check("Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against Applications > your app > Settings.");
+            }
+            if error == "invalid_grant" {
+                page = page
+                    .check("The code was already used or has expired (a reload of this page does that, or the login took too long). Log in again.")
+                    .check(format!("Make sure {redirect_uri} is listed in Allowed Callback URLs."));
+            }
+            page
+        }
+        other => AppError::internal(format!("not a token endpoint answer: {other}")),
     }
 }
