@@ -80,3 +80,22 @@ pub struct AccountPage {
     pub acr: String,
     pub amr: String,
 }
+
+/// `/call-api`: what the API answered to the user's access token.
+#[derive(Template, WebTemplate)]
+#[template(path = "call_api.html")]
+pub struct CallApiPage {
+    pub layout: Layout,
+    /// Whether `AUTH0_AUDIENCE` names an API to call.
+    pub configured: bool,
+    pub url: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// `/messages`: behind the `read:messages` permission.
+#[derive(Template, WebTemplate)]
+#[template(path = "messages.html")]
+pub struct MessagesPage {
+    pub layout: Layout,
+}

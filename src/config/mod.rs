@@ -83,6 +83,12 @@ pub struct AppSettings {
     pub audience: Option<String>,
     /// `AUTH0_ORGANIZATION`: every login is for this Auth0 Organization (id or name), and checked.
     pub organization: Option<String>,
+    /// `API_URL`: what `/call-api` calls with the user's access token (default: this app's
+    /// `/api/me`).
+    pub api_url: Option<url::Url>,
+    /// `AUTH0_ROLES_CLAIM`: a namespaced ID-token claim listing roles (set by an Action), which
+    /// `RequirePermission` accepts beside the access token's permissions.
+    pub roles_claim: Option<String>,
 }
 
 /// The Auth0 tenant, and this app's registration there.
@@ -149,6 +155,7 @@ impl AppSettings {
         let scope = problems.take(parse::scope(get("AUTH0_SCOPE")));
         let session_secret = problems.take(parse::session_secret(get("APP_SECRET_KEY"), mode));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
+        let api_url = problems.take(parse::api_url(get("API_URL")));
         let settings = (|| {
             Some(Self {
                 base_url: base_url?,
@@ -157,6 +164,8 @@ impl AppSettings {
                 scope: scope?,
                 audience: get("AUTH0_AUDIENCE"),
                 organization: organization?,
+                api_url: api_url?,
+                roles_claim: get("AUTH0_ROLES_CLAIM"),
             })
         })();
         problems.finish(settings)

@@ -89,6 +89,20 @@ pub(super) fn organization(raw: Option<String>) -> Result<Option<String>, Proble
     }
 }
 
+pub(super) fn api_url(raw: Option<String>) -> Result<Option<Url>, Problem> {
+    let Some(raw) = raw else { return Ok(None) };
+    match Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.password().is_none() => {
+            Ok(Some(url))
+        }
+        _ => Err(Problem::new(
+            "API_URL",
+            format!("{raw:?} is not an http(s) URL"),
+            "Use the URL /call-api should call, e.g. https://api.example.com/messages, or leave it unset for this app's own /api/me.",
+        )),
+    }
+}
+
 pub(super) fn domain(raw: Option<String>) -> Result<Url, Problem> {
     match raw {
         None => Err(Problem::missing(

@@ -42,6 +42,8 @@ pub struct Behaviour {
     pub drop_org_claims: bool,
     /// Added to `auth_time` (negative: the user authenticated that long ago).
     pub auth_time_offset_secs: i64,
+    /// The access token's lifetime (`expires_in`, and `exp` in a JWT access token).
+    pub access_token_lifetime_secs: i64,
 }
 
 impl Default for Behaviour {
@@ -67,6 +69,7 @@ impl Default for Behaviour {
             token_error: None,
             drop_org_claims: false,
             auth_time_offset_secs: 0,
+            access_token_lifetime_secs: 86_400,
         }
     }
 }

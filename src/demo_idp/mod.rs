@@ -36,6 +36,17 @@ pub const MAX_PARAMETER_BYTES: usize = 2048;
 const INTERACTION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 const ACCESS_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
+const REFRESH_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// The permissions each demo user's access tokens carry (Auth0 RBAC, "Add Permissions in the
+/// Access Token"): Jane may read messages, the others may not.
+pub fn demo_permissions(sub: &str) -> Vec<&'static str> {
+    if sub == "demo|jane" {
+        vec!["read:messages"]
+    } else {
+        Vec::new()
+    }
+}
 use keys::{DEMO_KID_1, DEMO_KID_2, FOREIGN_KID, SigningKey};
 
 /// Starts the demo provider on loopback for an app with these settings, registered with a fresh
@@ -53,6 +64,13 @@ pub async fn start_for(
     let provider = DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], 0)), registration)
         .await
         .map_err(|e| e.context("The demo provider could not start"))?;
+    // Short-lived access tokens on request, to watch refreshes happen in demo mode.
+    if let Some(secs) = std::env::var("DEMO_TOKEN_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        provider.behave(|b| b.access_token_lifetime_secs = secs.clamp(1, 86_400));
+    }
     tracing::info!(issuer = provider.issuer(), "demo provider listening");
     let tenant = crate::config::TenantSettings {
         provider_base: url::Url::parse(provider.issuer())?,
@@ -79,7 +97,7 @@ pub const DEMO_USERS: [(&str, &str, &str); 3] = [
 ];
 
 #[derive(Debug, Clone)]
-struct AuthRequest {
+pub(crate) struct AuthRequest {
     redirect_uri: String,
     state: Option<String>,
     nonce: Option<String>,
@@ -92,7 +110,7 @@ struct AuthRequest {
 }
 
 #[derive(Debug, Clone)]
-struct Grant {
+pub(crate) struct Grant {
     request: AuthRequest,
     user: Map<String, Value>,
 }
@@ -107,6 +125,9 @@ struct IdpState {
     interactions: Mutex<ExpiringMap<AuthRequest>>,
     codes: Mutex<ExpiringMap<Grant>>,
     access_tokens: Mutex<ExpiringMap<Map<String, Value>>>,
+    /// Refresh token -> what it renews; each is usable once (rotation).
+    refresh_tokens: Mutex<ExpiringMap<Grant>>,
+    refresh_requests: AtomicUsize,
     jwks_fetches: AtomicUsize,
     discovery_fetches: AtomicUsize,
     /// Every request the provider answered (any path).
@@ -151,6 +172,8 @@ impl DemoProvider {
             interactions: Mutex::new(ExpiringMap::new(INTERACTION_TTL, MAX_RECORDS)),
             codes: Mutex::new(ExpiringMap::new(CODE_TTL, MAX_RECORDS)),
             access_tokens: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
+            refresh_tokens: Mutex::new(ExpiringMap::new(REFRESH_TOKEN_TTL, MAX_RECORDS)),
+            refresh_requests: AtomicUsize::new(0),
             jwks_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
@@ -198,6 +221,16 @@ impl DemoProvider {
 
     pub fn discovery_fetch_count(&self) -> usize {
         self.state.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Refresh-token grants the provider has answered (successful or not).
+    pub fn refresh_count(&self) -> usize {
+        self.state.refresh_requests.load(Ordering::SeqCst)
+    }
+
+    /// Revokes every refresh token (as an administrator, or Auth0's reuse detection, would).
+    pub fn revoke_refresh_tokens(&self) {
+        *lock(&self.state.refresh_tokens) = ExpiringMap::new(REFRESH_TOKEN_TTL, MAX_RECORDS);
     }
 
     /// How many sign-in pages, codes and access tokens the provider holds now.

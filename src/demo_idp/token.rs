@@ -58,6 +58,9 @@ pub(super) async fn token(
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     }
+    if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        return refresh(&s, &client, &headers, &form);
+    }
     let grant = match redeem_code(&s, &client, &headers, &form) {
         Ok(grant) => grant,
         Err((status, error, description)) => return oauth_error(status, error, description),
@@ -65,7 +68,7 @@ pub(super) async fn token(
     let b = lock(&s.behaviour).clone();
     let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
     let profile = profile_for_scopes(&grant.user, &scopes, &b);
-    let access_token = access_token(&s, &client, &grant);
+    let access_token = access_token(&s, &client, &grant, b.access_token_lifetime_secs);
     lock(&s.access_tokens).insert(access_token.clone(), profile.clone());
     let id_token = match b.raw_id_token.clone() {
         Some(raw) => raw,
@@ -75,11 +78,13 @@ pub(super) async fn token(
         "access_token": access_token,
         "id_token": id_token,
         "token_type": "Bearer",
-        "expires_in": 86400,
+        "expires_in": b.access_token_lifetime_secs,
         "scope": grant.request.scope,
     });
     if scopes.contains(&"offline_access") {
-        body["refresh_token"] = json!(random_token(32));
+        let refresh_token = random_token(32);
+        lock(&s.refresh_tokens).insert(refresh_token.clone(), grant.clone());
+        body["refresh_token"] = json!(refresh_token);
     }
     (
         StatusCode::OK,
@@ -159,7 +164,51 @@ fn profile_for_scopes(
 }
 
 /// Like Auth0: a JWT access token only when an API audience was asked for, else an opaque one.
-fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant) -> String {
+/// `grant_type=refresh_token`: a new access token and, with rotation, a new refresh token; the old
+/// one is spent. Auth0's answer to an unknown, spent or revoked one: 403 `invalid_grant`.
+fn refresh(
+    s: &Shared,
+    client: &ClientRegistration,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Response {
+    s.refresh_requests.fetch_add(1, Ordering::SeqCst);
+    match client_credentials(headers, form) {
+        Some((id, secret)) if id == client.client_id && secret == client.client_secret => {}
+        _ => return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized"),
+    }
+    let Some(grant) = form
+        .get("refresh_token")
+        .and_then(|t| lock(&s.refresh_tokens).take(t))
+    else {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "Unknown or invalid refresh token.",
+        );
+    };
+    let lifetime = lock(&s.behaviour).access_token_lifetime_secs;
+    let access_token = access_token(s, client, &grant, lifetime);
+    let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
+    let profile = profile_for_scopes(&grant.user, &scopes, &lock(&s.behaviour).clone());
+    lock(&s.access_tokens).insert(access_token.clone(), profile);
+    let rotated = random_token(32);
+    lock(&s.refresh_tokens).insert(rotated.clone(), grant.clone());
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({
+            "access_token": access_token,
+            "refresh_token": rotated,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": grant.request.scope,
+        })),
+    )
+        .into_response()
+}
+
+fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant, lifetime: i64) -> String {
     let Some(audience) = &grant.request.audience else {
         return random_token(32);
     };
@@ -176,8 +225,14 @@ fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant) -> Strin
     );
     claims.insert("azp".into(), json!(client.client_id));
     claims.insert("scope".into(), json!(grant.request.scope));
+    let sub = grant
+        .user
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    claims.insert("permissions".into(), json!(super::demo_permissions(sub)));
     claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + 86400));
+    claims.insert("exp".into(), json!(now + lifetime));
     let kid = lock(&s.active_kid).clone();
     s.keys[&kid].sign(&claims)
 }

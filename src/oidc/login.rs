@@ -60,14 +60,15 @@ struct OAuthError {
 
 /// This app, registered at the provider: the protocol's verbs.
 pub struct LoginClient {
-    provider: Arc<Provider>,
+    pub(super) provider: Arc<Provider>,
     provider_base: Url,
-    client_id: String,
+    pub(super) client_id: String,
     client_secret: Secret,
     redirect_uri: String,
     post_logout_uri: String,
     scope: String,
-    audience: Option<String>,
+    pub(super) audience: Option<String>,
+    pub(super) refreshes: super::refresh::RefreshFlights,
 }
 
 /// Claims kept from the ID token's protocol claims: when and how the user authenticated.
@@ -102,6 +103,7 @@ impl LoginClient {
             post_logout_uri: app.base_url.post_logout().to_string(),
             scope: app.scope.clone(),
             audience: app.audience.clone(),
+            refreshes: super::refresh::RefreshFlights::default(),
         }
     }
 
@@ -217,6 +219,7 @@ impl LoginClient {
             .collect();
         self.merge_userinfo(&metadata, &tokens.access_token, &mut profile)
             .await;
+        let permissions = self.permissions_of(&tokens.access_token).await;
         Ok(VerifiedLogin {
             profile,
             sid: claims
@@ -229,6 +232,7 @@ impl LoginClient {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
+            permissions,
         })
     }
 
@@ -265,19 +269,13 @@ impl LoginClient {
         Ok(url)
     }
 
-    /// The code (with its PKCE verifier) for tokens, authenticated as the discovery allows.
-    async fn exchange_code(
+    /// A POST to the token endpoint, authenticated as the discovery allows: status and body.
+    pub(super) async fn post_token(
         &self,
         metadata: &Metadata,
-        code: &str,
-        pkce_verifier: &str,
-    ) -> Result<TokenResponse, LoginError> {
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", self.redirect_uri.as_str()),
-            ("code_verifier", pkce_verifier),
-        ];
+        form: &[(&str, &str)],
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+        let mut form = form.to_vec();
         let mut request = self.provider.http().post(metadata.token_endpoint.clone());
         match metadata.client_auth {
             ClientAuth::Basic => {
@@ -293,10 +291,33 @@ impl LoginClient {
                 form.push(("client_secret", self.client_secret.expose()));
             }
         }
-        let unreachable = |e: reqwest::Error| LoginError::ExchangeUnreachable(describe_reqwest(&e));
-        let response = request.form(&form).send().await.map_err(unreachable)?;
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| describe_reqwest(&e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?;
+        let body = response.bytes().await.map_err(|e| describe_reqwest(&e))?;
+        Ok((status, body.to_vec()))
+    }
+
+    /// The code (with its PKCE verifier) for tokens, authenticated as the discovery allows.
+    async fn exchange_code(
+        &self,
+        metadata: &Metadata,
+        code: &str,
+        pkce_verifier: &str,
+    ) -> Result<TokenResponse, LoginError> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("code_verifier", pkce_verifier),
+        ];
+        let (status, body) = self
+            .post_token(metadata, &form)
+            .await
+            .map_err(LoginError::ExchangeUnreachable)?;
         if status.is_server_error() {
             // An outage, whatever the body says: not a refusal of this code.
             return Err(LoginError::ExchangeUnreachable(format!(

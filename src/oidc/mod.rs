@@ -12,6 +12,7 @@ mod jwks;
 mod login;
 mod outcome;
 mod params;
+mod refresh;
 mod single_flight;
 
 use std::sync::{Arc, RwLock};
@@ -24,8 +25,9 @@ use url::Url;
 
 pub use jwks::{JWKS_FAILURE_MEMORY, JWKS_TTL, UNKNOWN_KID_REFETCH_INTERVAL};
 pub use login::LoginClient;
-pub use outcome::{LoginError, VerifiedLogin};
+pub use outcome::{LoginError, MAX_EXPIRES_IN, VerifiedLogin};
 pub use params::{AuthorizeParams, InvalidParameter};
+pub use refresh::{RefreshError, RefreshedTokens, granted};
 use single_flight::SingleFlight;
 
 /// While discovery fails, requests get the remembered failure for this long before one retries

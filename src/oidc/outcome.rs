@@ -8,7 +8,7 @@ use crate::session::UserSession;
 use crate::token_check::{CheckReport, text};
 
 /// The longest `expires_in` believed (a year): the provider's number is added without overflow.
-const MAX_EXPIRES_IN: i64 = 365 * 24 * 3600;
+pub const MAX_EXPIRES_IN: i64 = 365 * 24 * 3600;
 
 /// What Auth0 says when the user declines consent or cancels.
 const AUTH0_USER_DECLINED: &str = "User did not authorize the request";
@@ -27,6 +27,8 @@ pub struct VerifiedLogin {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_in: Option<i64>,
+    /// What the access token grants, when it is a verified token for `AUTH0_AUDIENCE`.
+    pub permissions: Vec<String>,
 }
 
 impl VerifiedLogin {
@@ -40,6 +42,7 @@ impl VerifiedLogin {
             token_expires_at: self
                 .expires_in
                 .map(|s| now.saturating_add(s.clamp(0, MAX_EXPIRES_IN))),
+            permissions: self.permissions,
             auth_time: self.auth_time,
             acr: self.acr,
             amr: self.amr,

@@ -95,8 +95,17 @@ pub async fn callback(
         .await?;
     let code = match answer.outcome(&tx) {
         Outcome::Code(code) => code,
-        // prompt=none and the user must sign in: back where they were, as a guest.
-        Outcome::Error(LoginError::SilentLoginDeclined) => return Ok(Redirect::to(&tx.return_to)),
+        // prompt=none and the user must sign in: back where they were, as a guest; or, for a
+        // logged-in user whose token needs renewing, on to the interactive login.
+        Outcome::Error(LoginError::SilentLoginDeclined) => {
+            if session.user().await.is_some() {
+                let target: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("returnTo", &tx.return_to)
+                    .finish();
+                return Ok(Redirect::to(&format!("/login?{target}")));
+            }
+            return Ok(Redirect::to(&tx.return_to));
+        }
         Outcome::Error(error) => return Err(error.into()),
         Outcome::Nothing => {
             return Err(bad_request(

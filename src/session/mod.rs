@@ -103,6 +103,11 @@ impl AppSession {
         store::start_user_session(&self.0, user).await
     }
 
+    /// Replaces the logged-in user's record, e.g. with refreshed tokens.
+    pub async fn replace_user(&self, user: &UserSession) -> Result<(), SessionTooLarge> {
+        store::replace_user(&self.0, user).await
+    }
+
     /// Ends the session; the provider's session id, for its logout.
     pub async fn end(&self) -> Option<String> {
         store::end_session(&self.0).await

@@ -24,6 +24,10 @@ pub struct UserSession {
     pub refresh_token: Option<String>,
     #[serde(rename = "te", default, skip_serializing_if = "Option::is_none")]
     pub token_expires_at: Option<i64>,
+    /// What the access token grants (Auth0 RBAC `permissions` and `scope`), verified when it was
+    /// received, so a page can check a permission without a signature check per view.
+    #[serde(rename = "pm", default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
     /// When the user last authenticated at the provider (the ID token's `auth_time`).
     #[serde(rename = "au", default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
@@ -119,6 +123,7 @@ mod tests {
             access_token: None,
             refresh_token: None,
             token_expires_at: None,
+            permissions: Vec::new(),
             auth_time: None,
             acr: None,
             amr: Vec::new(),

@@ -186,3 +186,22 @@ pub(super) async fn end_session(session: &Session) -> Option<String> {
     }
     sid
 }
+
+/// Replaces the logged-in user's record (new tokens after a refresh), keeping the session and the
+/// logins in progress. Refuses if the cookie would be too big.
+pub(super) async fn replace_user(
+    session: &Session,
+    user: &UserSession,
+) -> Result<(), SessionTooLarge> {
+    let logins = pending(session).await;
+    let size = projected_set_cookie_len(Some(user), &logins);
+    if size > MAX_SET_COOKIE_BYTES {
+        return Err(SessionTooLarge {
+            set_cookie_bytes: size,
+        });
+    }
+    if let Err(err) = session.insert(USER_KEY, user).await {
+        log_store_error(err);
+    }
+    Ok(())
+}

@@ -21,6 +21,7 @@ fn user(logged_in_ago: i64, refreshed_ago: i64) -> UserSession {
         access_token: None,
         refresh_token: None,
         token_expires_at: None,
+        permissions: Vec::new(),
         auth_time: None,
         acr: None,
         amr: Vec::new(),

@@ -121,6 +121,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             scope: options.scope.clone(),
             audience: options.audience.clone(),
             organization: options.organization.clone(),
+            api_url: None,
+            roles_claim: None,
         },
         tenant: TenantSettings {
             provider_base: url::Url::parse(&format!("http://{provider_addr}/")).unwrap(),
