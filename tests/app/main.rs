@@ -19,3 +19,4 @@ mod provider_lifecycle;
 mod request_edges;
 mod session_cookie;
 mod slowloris;
+mod tokens;

@@ -247,6 +247,34 @@ const scenarios = {
     return page;
   },
 
+  async an_expiring_access_token_is_refreshed_and_call_api_keeps_working({ page }) {
+    // Demo mode with an API and 30-second access tokens: each call renews the token first.
+    const demo = await start('demo-api', binary, ['--demo'], {
+      PORT: '3100',
+      APP_BASE_URL: 'http://localhost:3100',
+      AUTH0_AUDIENCE: 'https://api.demo.example',
+      AUTH0_SCOPE: 'openid profile email offline_access',
+      DEMO_TOKEN_SECONDS: '30',
+    }, 'open http://localhost:3100/');
+    try {
+      await page.goto('http://localhost:3100/');
+      await page.click('#qsLoginBtn');
+      await page.click('#user-jane');
+      await page.waitForURL('http://localhost:3100/');
+      for (let call = 1; call <= 2; call++) {
+        await page.click('#callApiLink');
+        await page.waitForURL('http://localhost:3100/call-api');
+        const status = await page.locator('#apiStatus').innerText();
+        assert(status === '200', `call ${call}: the API answered ${status}: ${await text(page)}`);
+        assert((await page.locator('#apiBody').innerText()).includes('read:messages'), 'the token carries the permission');
+      }
+      await page.screenshot({ path: join(shots, 'an_expiring_access_token_is_refreshed_and_call_api_keeps_working.png') });
+    } finally {
+      await stop(demo);
+    }
+    return null;
+  },
+
   async demo_mode_logs_in_and_out_with_the_built_in_provider({ page }) {
     const demo = await start('demo', binary, ['--demo'], { PORT: '3100', APP_BASE_URL: 'http://localhost:3100' }, 'open http://localhost:3100/');
     try {

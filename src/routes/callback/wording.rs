@@ -1,0 +1,200 @@
+//! What each way a login can fail is called on its page: `impl From<LoginError> for AppError`.
+
+use axum::http::StatusCode;
+
+use super::bad_request;
+use crate::error::AppError;
+use crate::oidc::LoginError;
+use crate::token_check::text;
+
+/// "The provider answered X: Y." without doubling a description's own final stop.
+fn sentence(start: &str, description: &str) -> String {
+    match description.chars().last() {
+        None => format!("{start}."),
+        Some('.' | '!' | '?') => format!("{start}: {description}"),
+        Some(_) => format!("{start}: {description}."),
+    }
+}
+
+impl From<LoginError> for AppError {
+    fn from(err: LoginError) -> Self {
+        let detail = err.to_string();
+        let page = match err {
+            LoginError::ProviderUnavailable(failure) => {
+                AppError::provider_unavailable(StatusCode::BAD_GATEWAY, failure)
+            }
+            LoginError::IssuerMismatch { got, expected } => bad_request(
+                "issuer_mismatch",
+                "This login answer comes from another provider",
+                match got {
+                    Some(iss) => format!(
+                        "The answer says it was issued by {}, but this app logs in with {expected}. It was refused: it may be a mix-up between providers.",
+                        text::quote(&iss)
+                    ),
+                    None => format!(
+                        "{expected} promises to name itself in every login answer (RFC 9207), and this one does not. It was refused."
+                    ),
+                },
+            )
+            .check("Start a new login from this app. If it keeps happening, check AUTH0_DOMAIN."),
+            err @ (LoginError::SilentLoginDeclined
+            | LoginError::InteractionRequired { .. }
+            | LoginError::Cancelled { .. }
+            | LoginError::AccessDenied { .. }
+            | LoginError::AudienceNotFound { .. }
+            | LoginError::UserBlocked
+            | LoginError::AuthorizeRefused { .. }) => authorize_answer_page(err),
+            LoginError::OrganizationMismatch {
+                expected,
+                claim,
+                got,
+            } => AppError::new(
+                StatusCode::FORBIDDEN,
+                "organization_mismatch",
+                "That login is not for this organization",
+                format!(
+                    "This login asked for organization {expected}, but the ID token's {claim} is {}. Nobody was logged in.",
+                    got.map_or("missing".to_string(), |g| format!("\"{g}\""))
+                ),
+            )
+            .check("Log in again from this app's Login link, without changing the address Auth0 shows.")
+            .check("If you set AUTH0_ORGANIZATION, make sure the application is enabled for that organization in the Auth0 dashboard (Organizations > your organization > Connections, and the application's Login Experience).")
+            .retry("/login"),
+            LoginError::AuthTimeTooOld {
+                auth_time,
+                max_age,
+                now,
+            } => AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "auth_time_too_old",
+                "That login was not recent enough",
+                match auth_time {
+                    Some(t) => format!(
+                        "This page asked for a login within the last {max_age} s, but the ID token's auth_time says you authenticated {} s ago.",
+                        now.saturating_sub(t)
+                    ),
+                    None => format!(
+                        "This page asked for a login within the last {max_age} s, but the ID token has no auth_time to prove it."
+                    ),
+                },
+            )
+            .check("Log in again: the provider will ask for your password.")
+            .retry("/login"),
+            err @ (LoginError::ExchangeUnreachable(_) | LoginError::ExchangeRejected { .. }) => {
+                token_endpoint_page(err)
+            }
+            LoginError::NoIdToken => bad_request(
+                "no_id_token",
+                "The provider sent no ID token",
+                "Without an ID token there is no verified identity.",
+            )
+            .check("AUTH0_SCOPE must include openid."),
+            LoginError::IdTokenInvalid(report) => AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "id_token_invalid",
+                "The ID token failed validation",
+                "The provider's answer came back, but the ID token in it did not pass the checks below, so nobody was logged in.",
+            )
+            .with_token_failures(report.failures().cloned().collect())
+            .check("`cargo run -- check-token <token>` runs the same checks on any token and prints each one.")
+            .retry("/login"),
+        };
+        page.log_detail(detail)
+    }
+}
+
+/// The provider answered the authorization request with an error.
+fn authorize_answer_page(err: LoginError) -> AppError {
+    match err {
+        LoginError::SilentLoginDeclined | LoginError::InteractionRequired { .. } => {
+            AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "provider_error",
+                "The provider needs you to sign in interactively",
+                "The provider answered that this login needs you: a login without a page (prompt=none) found no session at Auth0.",
+            )
+            .retry("/login")
+        }
+        LoginError::Cancelled { description } => AppError::new(
+            StatusCode::FORBIDDEN,
+            "provider_error",
+            "The login was cancelled or denied",
+            sentence("The provider answered access_denied", &description),
+        )
+        .check("If you cancelled, nothing is wrong: log in again when you are ready.")
+        .retry("/login"),
+        LoginError::AccessDenied { reason } => AppError::new(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "Access denied",
+            sentence("The login was refused", &reason),
+        )
+        .check("The reason above comes from your Auth0 tenant (an Action or a rule). Ask its administrator if you think it is wrong.")
+        .retry("/login"),
+        LoginError::AudienceNotFound { audience } => AppError::new(
+            StatusCode::BAD_REQUEST,
+            "audience_not_found",
+            "AUTH0_AUDIENCE is not an API in your Auth0 tenant",
+            format!(
+                "Auth0 answered \"Service not found: {audience}\": the login asks for an access token for {audience}, and the tenant has no API with that identifier."
+            ),
+        )
+        .check("Set AUTH0_AUDIENCE to the Identifier of one of your APIs (Auth0 dashboard > Applications > APIs), exactly, or remove it if this app calls no API.")
+        .retry("/login"),
+        LoginError::UserBlocked => AppError::new(
+            StatusCode::FORBIDDEN,
+            "user_blocked",
+            "This account is blocked",
+            "Auth0 refused the login because this user is blocked.",
+        )
+        .check("An administrator can unblock the user in the Auth0 dashboard (User Management > Users)."),
+        LoginError::AuthorizeRefused { error, description } => bad_request(
+            "provider_error",
+            "The provider refused the login",
+            sentence(&format!("The provider answered {error}"), &description),
+        ),
+        other => AppError::internal(format!("not an authorize answer: {other}")),
+    }
+}
+
+/// The token endpoint could not be used, or refused the code.
+fn token_endpoint_page(err: LoginError) -> AppError {
+    match err {
+        LoginError::ExchangeUnreachable(why) => AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "token_exchange_failed",
+            "The provider did not complete the login",
+            format!("The token endpoint could not be used: {why}."),
+        )
+        .retry("/login"),
+        LoginError::ExchangeRejected {
+            status,
+            error,
+            description,
+            redirect_uri,
+        } => {
+            let mut page = bad_request(
+                "token_exchange_refused",
+                "The provider refused to complete the login",
+                sentence(
+                    &format!("The token endpoint answered {error}"),
+                    &description,
+                ),
+            );
+            // Auth0 rejects a wrong client secret with 401 access_denied "Unauthorized".
+            let bad_client = error == "invalid_client"
+                || error == "unauthorized_client"
+                || (status == 401 && error == "access_denied");
+            if bad_client {
+                page = page.check("Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against Applications > your app > Settings.");
+            }
+            if error == "invalid_grant" {
+                page = page
+                    .check("The code was already used or has expired (a reload of this page does that, or the login took too long). Log in again.")
+                    .check(format!("Make sure {redirect_uri} is listed in Allowed Callback URLs."));
+            }
+            page
+        }
+        other => AppError::internal(format!("not a token endpoint answer: {other}")),
+    }
+}

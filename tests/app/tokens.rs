@@ -1,0 +1,306 @@
+//! Tokens that stay valid: refresh before expiry and only then, rotation, one refresh for
+//! concurrent requests, a revoked refresh token back to login, /call-api, permissions.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+const API: &str = "https://api.example.com";
+
+async fn api_app(offline: bool) -> TestApp {
+    let scope = if offline {
+        "openid profile email offline_access"
+    } else {
+        "openid profile email"
+    };
+    spawn_app_with(Options {
+        audience: Some(API.into()),
+        scope: scope.into(),
+        ..Options::default()
+    })
+    .await
+}
+
+/// Logs in as `user` with access tokens living `lifetime` seconds.
+async fn login_as(app: &TestApp, user: &str, lifetime: i64) -> String {
+    app.provider()
+        .behave(move |b| b.access_token_lifetime_secs = lifetime);
+    let response = app.login_with(&app.client, "/login", user).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    first_cookie_value(&response)
+}
+
+/// `/call-api` as this app's browser: the page, and the API status it shows.
+async fn call_api(app: &TestApp) -> (StatusCode, String) {
+    let response = app.get("/call-api").await;
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+fn api_status(html: &str) -> &str {
+    html.split(r#"id="apiStatus">"#)
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_token_is_refreshed_only_when_it_expires_within_a_minute_and_the_rotated_one_is_used_next()
+ {
+    let app = api_app(true).await;
+    login_as(&app, "jane", 3600).await;
+    let (status, html) = call_api(&app).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(api_status(&html), "200", "{html}");
+    assert_eq!(
+        app.provider().refresh_count(),
+        0,
+        "an hour left: no refresh"
+    );
+
+    let app = api_app(true).await;
+    let cookie = login_as(&app, "jane", 30).await;
+    // For the README: the cookie with an access token and a refresh token in it.
+    println!(
+        "session cookie with tokens: {} bytes (name=value)",
+        "auth0_session=".len() + cookie.len()
+    );
+    assert!("auth0_session=".len() + cookie.len() < 4096);
+    let (first_user, _) = open_session_cookie(&cookie);
+    let first_rt = first_user.unwrap().refresh_token.unwrap();
+    let (_, html) = call_api(&app).await;
+    assert_eq!(api_status(&html), "200", "{html}");
+    assert_eq!(
+        app.provider().refresh_count(),
+        1,
+        "30 s left: refreshed first"
+    );
+    // The new tokens are in the session (the provider rotated the refresh token)...
+    let renewed = app.get("/").await;
+    assert!(set_cookies(&renewed).is_empty());
+    let (_, html) = call_api(&app).await;
+    assert_eq!(
+        api_status(&html),
+        "200",
+        "the rotated refresh token works: {html}"
+    );
+    assert_eq!(app.provider().refresh_count(), 2);
+    // ...and the spent one does not work any more.
+    let http = reqwest::Client::new();
+    let spent = http
+        .post(format!("http://{}/oauth/token", app.provider_addr))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first_rt.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spent.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn concurrent_requests_of_one_browser_share_one_refresh() {
+    let app = api_app(true).await;
+    let cookie = login_as(&app, "jane", 30).await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let url = format!("{}/call-api", app.base);
+        let header = format!("auth0_session={cookie}");
+        tasks.push(tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("cookie", header)
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }));
+    }
+    for task in tasks {
+        let (status, html) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_eq!(api_status(&html), "200", "{html}");
+    }
+    assert_eq!(
+        app.provider().refresh_count(),
+        1,
+        "one refresh for six requests"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_ends_the_session_and_goes_to_login() {
+    let app = api_app(true).await;
+    login_as(&app, "jane", 30).await;
+    app.provider().revoke_refresh_tokens();
+    let response = app.get("/call-api").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login?returnTo=%2Fcall-api");
+    assert!(
+        app.page("/").await.contains("Welcome Guest"),
+        "the session ended"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_the_provider_cannot_answer_keeps_the_session_and_calls_no_api() {
+    let app = api_app(true).await;
+    login_as(&app, "jane", 30).await;
+    app.provider()
+        .behave(|b| b.token_error = Some((503, "{}".into())));
+    let response = app.get("/call-api").await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "token_refresh_failed");
+    assert!(!html.contains("apiStatus"), "the API was called");
+    assert!(
+        app.page("/").await.contains("Welcome Jane Doe!"),
+        "still logged in"
+    );
+}
+
+#[tokio::test]
+async fn without_a_refresh_token_an_expiring_token_goes_through_a_silent_login_then_an_interactive_one()
+ {
+    let app = api_app(false).await;
+    login_as(&app, "jane", 30).await;
+    let response = app.get("/call-api").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        "/login?prompt=none&returnTo=%2Fcall-api"
+    );
+    // The demo provider has no session: login_required, and the logged-in user goes on to log in.
+    let authorize = app.start_login(&app.client, &location(&response)).await;
+    let answer = app.client.get(authorize).send().await.unwrap();
+    let back = app.client.get(location(&answer)).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&back), "/login?returnTo=%2Fcall-api");
+    assert_eq!(app.provider().refresh_count(), 0);
+}
+
+#[tokio::test]
+async fn api_messages_needs_read_messages_and_says_so_like_rfc_6750() {
+    let app = api_app(true).await;
+    let now = auth0_login::primitives::unix_now();
+    let token = |extra: serde_json::Value| {
+        let mut claims = json!({"iss": app.provider().issuer(), "sub": "auth0|x", "aud": API, "iat": now, "exp": now + 600});
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        app.provider().sign(claims.as_object().unwrap())
+    };
+    let call = |t: Option<String>| {
+        let url = format!("{}/api/messages", app.base);
+        async move {
+            let mut request = reqwest::Client::new().get(url);
+            if let Some(t) = t {
+                request = request.bearer_auth(t);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    let ok = call(Some(token(json!({"permissions": ["read:messages"]})))).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let by_scope = call(Some(token(json!({"scope": "openid read:messages"})))).await;
+    assert_eq!(by_scope.status(), StatusCode::OK);
+    let without = call(Some(token(json!({"permissions": ["write:messages"]})))).await;
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    let challenge = without.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        challenge,
+        format!(
+            "Bearer realm=\"{}/api/messages\", error=\"insufficient_scope\", scope=\"read:messages\"",
+            app.base
+        )
+    );
+    let body: serde_json::Value = without.json().await.unwrap();
+    assert_eq!(body["required"], "read:messages");
+    let none = call(None).await;
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        none.json::<serde_json::Value>().await.unwrap()["message"],
+        "Jwt is missing"
+    );
+}
+
+#[tokio::test]
+async fn a_page_behind_a_permission_lets_jane_in_and_tells_raj_why_not() {
+    let app = api_app(true).await;
+    login_as(&app, "jane", 3600).await;
+    let page = app.get("/messages").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let other = api_app(true).await;
+    login_as(&other, "raj", 3600).await;
+    let response = other.get("/messages").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "insufficient_permission");
+    assert!(html.contains("read:messages"), "{html}");
+}
+
+#[tokio::test]
+async fn without_an_audience_call_api_says_what_to_set() {
+    let app = spawn_app().await;
+    app.login().await;
+    let html = app.page("/call-api").await;
+    assert!(
+        html.contains(r#"id="callApiSetup""#) && html.contains("AUTH0_AUDIENCE"),
+        "{html}"
+    );
+}
+
+/// A debug-level log of a login, a refresh and a logout (the real binary), and the pages, hold no
+/// token, no refresh token, no secret, no cookie.
+#[tokio::test]
+async fn no_token_is_ever_logged_or_shown_across_login_refresh_and_logout() {
+    let port = free_port_now();
+    let provider = provider_for_port(port).await;
+    provider.behave(|b| b.access_token_lifetime_secs = 30);
+    let mut env = tenant_env(&provider, port);
+    env.push(("AUTH0_AUDIENCE", API.into()));
+    env.push(("AUTH0_SCOPE", "openid profile email offline_access".into()));
+    env.push(("RUST_LOG", "debug".into()));
+    let mut running = Running::start(&[], &std::env::temp_dir(), &env, None);
+    let app = TestApp::for_process(&running.base, provider);
+    let login = app.login().await;
+    let cookie = first_cookie_value(&login);
+    let (user, _) = open_session_cookie(&cookie);
+    let user = user.unwrap();
+    let mut secrets = vec![
+        CLIENT_SECRET.to_string(),
+        SECRET_KEY.to_string(),
+        cookie.clone(),
+        "eyJ".to_string(),
+        user.refresh_token.clone().unwrap(),
+    ];
+    let page = app.page("/call-api").await;
+    assert_eq!(api_status(&page), "200", "{page}");
+    assert_eq!(app.provider().refresh_count(), 1);
+    let home = app.page("/").await;
+    assert_eq!(app.get("/logout").await.status(), StatusCode::SEE_OTHER);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let lines = running.output().to_vec();
+    assert!(
+        lines.iter().any(|l| l.contains("access token refreshed")),
+        "no refresh logged"
+    );
+    secrets.push(user.access_token.clone().unwrap());
+    for secret in &secrets {
+        for line in &lines {
+            assert!(
+                !line.contains(secret.as_str()),
+                "{secret:?} in the log: {line}"
+            );
+        }
+        for html in [&page, &home] {
+            assert!(!html.contains(secret.as_str()), "{secret:?} on a page");
+        }
+    }
+}
