@@ -304,3 +304,37 @@ async fn no_token_is_ever_logged_or_shown_across_login_refresh_and_logout() {
         }
     }
 }
+
+/// With `AUTH0_ROLES_CLAIM`, a role an Action puts in the ID token counts as the permission.
+#[tokio::test]
+async fn a_role_in_the_configured_roles_claim_counts_too() {
+    const CLAIM: &str = "https://example.com/roles";
+    let app = spawn_app_with(Options {
+        roles_claim: Some(CLAIM.into()),
+        ..Options::default()
+    })
+    .await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert(CLAIM.into(), json!(["read:messages"]));
+    });
+    assert_eq!(
+        app.login_with(&app.client, "/login", "raj").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.get("/messages").await.status(),
+        StatusCode::OK,
+        "raj has the role"
+    );
+    let other = spawn_app_with(Options {
+        roles_claim: Some(CLAIM.into()),
+        ..Options::default()
+    })
+    .await;
+    other.provider().behave(|b| {
+        b.extra_claims.insert(CLAIM.into(), json!(["admin"]));
+    });
+    other.login_with(&other.client, "/login", "raj").await;
+    assert_eq!(other.get("/messages").await.status(), StatusCode::FORBIDDEN);
+}

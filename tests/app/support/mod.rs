@@ -41,6 +41,8 @@ pub struct Options {
     pub serve_limits: Option<auth0_login::serve::ServeLimits>,
     /// `AUTH0_ORGANIZATION`.
     pub organization: Option<String>,
+    /// `AUTH0_ROLES_CLAIM`.
+    pub roles_claim: Option<String>,
     /// How the provider misbehaves from before the app's first discovery.
     pub provider_behaviour: Option<fn(&mut auth0_login::demo_idp::Behaviour)>,
 }
@@ -55,6 +57,7 @@ impl Default for Options {
             base_scheme: "http".into(),
             serve_limits: None,
             organization: None,
+            roles_claim: None,
             provider_behaviour: None,
         }
     }
@@ -122,7 +125,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             audience: options.audience.clone(),
             organization: options.organization.clone(),
             api_url: None,
-            roles_claim: None,
+            roles_claim: options.roles_claim.clone(),
         },
         tenant: TenantSettings {
             provider_base: url::Url::parse(&format!("http://{provider_addr}/")).unwrap(),
