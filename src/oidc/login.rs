@@ -51,11 +51,12 @@ struct TokenResponse {
     expires_in: Option<i64>,
 }
 
+/// An OAuth error answer (`error`, `error_description`).
 #[derive(Deserialize)]
-struct OAuthError {
-    error: String,
+pub(super) struct OAuthError {
+    pub(super) error: String,
     #[serde(default)]
-    error_description: String,
+    pub(super) error_description: String,
 }
 
 /// This app, registered at the provider: the protocol's verbs.

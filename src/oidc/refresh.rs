@@ -12,6 +12,7 @@ use sha2::Digest as _;
 use tokio::sync::OnceCell;
 
 use super::LoginClient;
+use super::login::OAuthError;
 use crate::token_check::{self, AudienceSetting, Expectations};
 
 /// How long a refresh's answer is kept for requests that still carry the refresh token it spent
@@ -66,13 +67,6 @@ struct RefreshResponse {
     access_token: String,
     refresh_token: Option<String>,
     expires_in: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    error: String,
-    #[serde(default)]
-    error_description: String,
 }
 
 impl LoginClient {
