@@ -12,7 +12,7 @@ fn without(url: &str, name: &str) -> String {
 }
 
 /// A whole login through `login_path`, with the authorize URL changed by `edit` first.
-async fn login_editing(
+pub async fn login_editing(
     app: &TestApp,
     login_path: &str,
     edit: impl Fn(&str) -> String,
@@ -27,7 +27,7 @@ async fn login_editing(
 }
 
 /// Logs in while the provider answers `/authorize` with this error; the page.
-async fn authorize_answer(error: &str, description: &str) -> (StatusCode, String) {
+pub async fn authorize_answer(error: &str, description: &str) -> (StatusCode, String) {
     let app = spawn_app().await;
     let (error, description) = (error.to_string(), description.to_string());
     app.provider()

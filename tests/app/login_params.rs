@@ -5,38 +5,7 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-/// A whole login through `login_path`, with the authorize URL changed by `edit` first.
-async fn login_editing(
-    app: &TestApp,
-    login_path: &str,
-    edit: impl Fn(&str) -> String,
-) -> (StatusCode, String) {
-    let authorize = edit(&app.start_login(&app.client, login_path).await);
-    let callback = app
-        .decide(&app.client, &authorize, &[("user", "jane")])
-        .await;
-    let response = app.client.get(callback).send().await.unwrap();
-    let status = response.status();
-    (status, response.text().await.unwrap())
-}
-
-/// Logs in while the provider answers `/authorize` with this error; the page.
-async fn authorize_answer(error: &str, description: &str) -> (StatusCode, String) {
-    let app = spawn_app().await;
-    let (error, description) = (error.to_string(), description.to_string());
-    app.provider()
-        .behave(move |b| b.authorize_error = Some((error, description)));
-    let authorize = app.start_login(&app.client, "/login").await;
-    let answer = app.client.get(authorize).send().await.unwrap();
-    assert_eq!(
-        answer.status(),
-        StatusCode::SEE_OTHER,
-        "the provider redirects back"
-    );
-    let response = app.client.get(location(&answer)).send().await.unwrap();
-    let status = response.status();
-    (status, response.text().await.unwrap())
-}
+use crate::auth0_edges::{authorize_answer, login_editing};
 
 // ---- 3. Login parameters ----
 

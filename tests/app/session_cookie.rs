@@ -47,17 +47,6 @@ async fn the_session_cookie_is_httponly_lax_and_under_4096_bytes() {
 }
 
 #[tokio::test]
-async fn the_cookie_is_secure_when_the_base_url_is_https() {
-    let app = spawn_app_with(Options {
-        base_scheme: "https".into(),
-        ..Options::default()
-    })
-    .await;
-    let response = app.get("/login").await;
-    assert!(session_cookie(&response).contains("Secure"));
-}
-
-#[tokio::test]
 async fn page_views_do_not_rewrite_the_cookie() {
     let app = spawn_app().await;
     app.login().await;
