@@ -47,11 +47,21 @@ pub(super) struct RefreshFlights {
     flights: Mutex<HashMap<[u8; 16], (Instant, Flight)>>,
 }
 
+fn key_of(refresh_token: &str) -> [u8; 16] {
+    let digest = sha2::Sha256::digest(refresh_token.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
 impl RefreshFlights {
+    fn forget(&self, refresh_token: &str) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.remove(&key_of(refresh_token));
+    }
+
     fn flight(&self, refresh_token: &str) -> Flight {
-        let digest = sha2::Sha256::digest(refresh_token.as_bytes());
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
+        let key = key_of(refresh_token);
         let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
         flights.retain(|_, (at, _)| at.elapsed() < ANSWER_MEMORY);
         flights
@@ -72,11 +82,17 @@ struct RefreshResponse {
 impl LoginClient {
     /// New tokens for this refresh token; concurrent callers with the same one share one request.
     pub async fn refresh(&self, refresh_token: &str) -> Result<RefreshedTokens, RefreshError> {
-        self.refreshes
+        let result = self
+            .refreshes
             .flight(refresh_token)
             .get_or_init(|| self.refresh_now(refresh_token))
             .await
-            .clone()
+            .clone();
+        if matches!(result, Err(RefreshError::Unavailable(_))) {
+            // An outage is not an answer to keep: the next request tries again.
+            self.refreshes.forget(refresh_token);
+        }
+        result
     }
 
     async fn refresh_now(&self, refresh_token: &str) -> Result<RefreshedTokens, RefreshError> {

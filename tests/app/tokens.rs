@@ -160,6 +160,10 @@ async fn a_refresh_the_provider_cannot_answer_keeps_the_session_and_calls_no_api
         app.page("/").await.contains("Welcome Jane Doe!"),
         "still logged in"
     );
+    // Once the provider answers again, the next request refreshes (the outage is not kept).
+    app.provider().behave(|b| b.token_error = None);
+    let (_, html) = call_api(&app).await;
+    assert_eq!(api_status(&html), "200", "{html}");
 }
 
 #[tokio::test]
