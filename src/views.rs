@@ -93,6 +93,19 @@ pub struct CallApiPage {
     pub body: String,
 }
 
+impl CallApiPage {
+    /// No `AUTH0_AUDIENCE`: the page says what to set.
+    pub fn unconfigured(layout: Layout) -> Self {
+        Self {
+            layout,
+            configured: false,
+            url: String::new(),
+            status: 0,
+            body: String::new(),
+        }
+    }
+}
+
 /// `/messages`: behind the `read:messages` permission.
 #[derive(Template, WebTemplate)]
 #[template(path = "messages.html")]

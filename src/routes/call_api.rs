@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
 
 use crate::routes::extract::{AccessToken, MaybeUser, ReadMessages, RequirePermission};
@@ -14,24 +14,22 @@ use crate::views::{CallApiPage, Layout, MessagesPage};
 /// The most of the API's answer shown.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
-pub async fn call_api(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+/// Asks for a token (refreshing, or logging in, first) only when an API is configured; without one,
+/// the page says what to set.
+pub async fn call_api(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let MaybeUser(user) = match MaybeUser::from_request_parts(&mut parts, &state).await {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
     let layout = Layout::new(&state, user.as_ref());
-    CallApiPage {
-        layout,
-        configured: state.config.app.audience.is_some(),
-        url: String::new(),
-        status: 0,
-        body: String::new(),
+    if state.config.app.audience.is_none() {
+        return CallApiPage::unconfigured(layout).into_response();
     }
-    .into_response()
-}
-
-/// With an API configured, the call itself (the token extractor refreshes or logs in first).
-pub async fn call_api_with_token(
-    State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    AccessToken(token): AccessToken,
-) -> Response {
+    let AccessToken(token) = match AccessToken::from_request_parts(&mut parts, &state).await {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
     let url = state
         .config
         .app
@@ -63,7 +61,7 @@ pub async fn call_api_with_token(
         Err(err) => (0, format!("The API could not be reached: {err}")),
     };
     CallApiPage {
-        layout: Layout::new(&state, user.as_ref()),
+        layout,
         configured: true,
         url,
         status,
