@@ -15,6 +15,7 @@ mod format;
 mod keys;
 mod remedies;
 mod report;
+mod signature;
 pub mod text;
 
 pub use category::{Category, message};
@@ -26,7 +27,6 @@ pub use format::{ESP_ALGORITHMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES};
 pub use keys::{KeyError, KeySource, key_ids, select_key};
 pub use report::{CheckReport, Failure, Outcome, Step};
 
-use openidconnect::JsonWebKey;
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
 
 use claims::{check_at_hash, check_audience, check_issuer, check_nonce, check_time};
@@ -81,7 +81,7 @@ fn signature_step(
     let Some((key, alg)) = key else {
         return (skipped("signature", "no key to verify with"), false);
     };
-    match key.verify_signature(alg, parts.signing_input.as_bytes(), &parts.signature) {
+    match signature::verify(key, alg, parts.signing_input.as_bytes(), &parts.signature) {
         Ok(()) => (
             step("signature", Vec::new(), "verified with the provider's key"),
             true,
