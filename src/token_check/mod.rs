@@ -16,6 +16,8 @@ mod keys;
 mod remedies;
 mod report;
 mod signature;
+
+pub use signature::verify as verify_signature;
 pub mod text;
 
 pub use category::{Category, message};

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::JsonWebKey;
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreJwsSigningAlgorithm};
 
-/// Verifies `signature` over `input` with `key`; the reason on failure.
-pub(super) fn verify(
+/// Verifies `signature` over `input` with `key`, as `check` does; the reason on failure.
+pub fn verify(
     key: &CoreJsonWebKey,
     alg: &CoreJwsSigningAlgorithm,
     input: &[u8],
