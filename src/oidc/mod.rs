@@ -26,7 +26,7 @@ use url::Url;
 pub use jwks::{JWKS_FAILURE_MEMORY, JWKS_TTL, UNKNOWN_KID_REFETCH_INTERVAL};
 pub use login::LoginClient;
 pub use outcome::{LoginError, MAX_EXPIRES_IN, VerifiedLogin};
-pub use params::{AuthorizeParams, InvalidParameter};
+pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
 pub use refresh::{RefreshError, RefreshedTokens, granted};
 use single_flight::SingleFlight;
 

@@ -1,6 +1,8 @@
 //! The `/authorize` parameters a login link may pass through to Auth0, each checked for shape
 //! before any request is made, and the organization rule shared with `AUTH0_ORGANIZATION`.
 
+use serde::Deserialize;
+
 use crate::config::valid_organization;
 
 /// The longest `max_age` accepted: a year (Auth0 takes seconds).
@@ -17,6 +19,20 @@ pub struct AuthorizeParams {
     pub ui_locales: Option<String>,
     pub connection: Option<String>,
     pub max_age: Option<u32>,
+    pub acr_values: Option<String>,
+}
+
+/// The same parameters as a login link's query string gives them, unchecked.
+#[derive(Debug, Default, Deserialize)]
+pub struct RequestedParams {
+    pub screen_hint: Option<String>,
+    pub organization: Option<String>,
+    pub invitation: Option<String>,
+    pub prompt: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub connection: Option<String>,
+    pub max_age: Option<String>,
     pub acr_values: Option<String>,
 }
 
@@ -53,20 +69,9 @@ fn valid(name: &str, value: &str) -> bool {
 }
 
 impl AuthorizeParams {
-    /// Each parameter as given (`None`: absent), checked.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        screen_hint: Option<String>,
-        organization: Option<String>,
-        invitation: Option<String>,
-        prompt: Option<String>,
-        login_hint: Option<String>,
-        ui_locales: Option<String>,
-        connection: Option<String>,
-        max_age: Option<String>,
-        acr_values: Option<String>,
-    ) -> Result<Self, InvalidParameter> {
-        let max_age = match max_age {
+    /// Each parameter as a login link gave it, checked.
+    pub fn new(requested: RequestedParams) -> Result<Self, InvalidParameter> {
+        let max_age = match requested.max_age {
             None => None,
             Some(raw) => match raw.parse::<u32>() {
                 Ok(secs) if secs <= MAX_MAX_AGE => Some(secs),
@@ -74,15 +79,15 @@ impl AuthorizeParams {
             },
         };
         let params = Self {
-            screen_hint,
-            organization,
-            invitation,
-            prompt,
-            login_hint,
-            ui_locales,
-            connection,
+            screen_hint: requested.screen_hint,
+            organization: requested.organization,
+            invitation: requested.invitation,
+            prompt: requested.prompt,
+            login_hint: requested.login_hint,
+            ui_locales: requested.ui_locales,
+            connection: requested.connection,
             max_age,
-            acr_values,
+            acr_values: requested.acr_values,
         };
         for (name, value) in params.text_pairs() {
             if !valid(name, value) {
@@ -145,25 +150,8 @@ mod tests {
     use super::*;
 
     fn one(name: &str, value: &str) -> Result<AuthorizeParams, InvalidParameter> {
-        let v = Some(value.to_string());
-        let mut args: [Option<String>; 9] = Default::default();
-        let index = [
-            "screen_hint",
-            "organization",
-            "invitation",
-            "prompt",
-            "login_hint",
-            "ui_locales",
-            "connection",
-            "max_age",
-            "acr_values",
-        ]
-        .iter()
-        .position(|n| *n == name)
-        .unwrap();
-        args[index] = v;
-        let [a, b, c, d, e, f, g, h, i] = args;
-        AuthorizeParams::new(a, b, c, d, e, f, g, h, i)
+        let requested = serde_json::from_value(serde_json::json!({ name: value })).unwrap();
+        AuthorizeParams::new(requested)
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::response::Redirect;
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::oidc::{AuthorizeParams, InvalidParameter};
+use crate::oidc::{AuthorizeParams, InvalidParameter, RequestedParams};
 use crate::session::{AppSession, MAX_RETURN_TO_BYTES, stored_return_to_len};
 use crate::state::AppState;
 
@@ -15,15 +15,9 @@ use crate::state::AppState;
 pub struct LoginQuery {
     #[serde(rename = "returnTo")]
     return_to: Option<String>,
-    screen_hint: Option<String>,
-    organization: Option<String>,
-    invitation: Option<String>,
-    prompt: Option<String>,
-    login_hint: Option<String>,
-    ui_locales: Option<String>,
-    connection: Option<String>,
-    max_age: Option<String>,
-    acr_values: Option<String>,
+    /// What is passed on to Auth0's `/authorize`.
+    #[serde(flatten)]
+    params: RequestedParams,
 }
 
 /// A login request, checked before any I/O.
@@ -47,17 +41,7 @@ impl TryFrom<LoginQuery> for LoginRequest {
             .retry("/login")
             .log_detail(why)
         })?;
-        let params = AuthorizeParams::new(
-            q.screen_hint,
-            q.organization,
-            q.invitation,
-            q.prompt,
-            q.login_hint,
-            q.ui_locales,
-            q.connection,
-            q.max_age,
-            q.acr_values,
-        )?;
+        let params = AuthorizeParams::new(q.params)?;
         Ok(Self { return_to, params })
     }
 }
