@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
 use crate::oidc::ProviderFailure;
-use crate::session::AppSession;
+use crate::session::cookie::WriteFailure;
+use crate::session::{AppSession, Capacity, SessionError, UserSession};
 use crate::state::AppState;
 use crate::token_check::Failure;
 use crate::views::Layout;
@@ -107,6 +108,34 @@ impl AppError {
     }
 }
 
+/// What to do when a session outgrows cookies: the setting that moves it server-side.
+pub const SERVER_SIDE_STORE_HINT: &str = "Keep sessions server-side: set SESSION_STORE=redis://HOST:6379 (README: Choosing a session store), where a session has no size limit.";
+
+impl From<SessionError> for AppError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::TooLarge { cookie_bytes } => AppError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "session_too_large",
+                "Your session is too large to keep in cookies",
+                format!("This would make {cookie_bytes} bytes of session cookies, more than browsers and proxies keep, so nothing was changed."),
+            )
+            .check(SERVER_SIDE_STORE_HINT)
+            .log_detail(format!("cookie_bytes={cookie_bytes}")),
+            SessionError::Unavailable(why) => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session_store_unavailable",
+                "The session store is not answering",
+                "This page needs your session, and the session store (SESSION_STORE) did not answer, so nothing was read or changed.",
+            )
+            .check("If you run this app: check that the Redis server in SESSION_STORE is up and reachable from the app. The app reconnects by itself once it answers: no restart is needed.")
+            .check("Otherwise: try again in a moment.")
+            .retry("/")
+            .log_detail(why),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut response = self.0.status.into_response();
@@ -142,17 +171,49 @@ pub async fn render_errors(
     } else {
         tracing::info!(status, code, detail, "answered with an error page");
     }
+    // The nav shows who is logged in; a store that does not answer shows nobody (and is not
+    // asked twice).
     let user = match session {
-        Some(session) => AppSession::new(session).user().await,
-        None => None,
+        Some(session) if error.code != "session_store_unavailable" => {
+            AppSession::new(session, Capacity::Unbounded)
+                .user()
+                .await
+                .ok()
+                .flatten()
+        }
+        _ => None,
     };
+    error_page(&state, *error, user.as_ref())
+}
+
+/// The error page for `error`, with the nav showing `user`.
+pub fn error_page(state: &AppState, error: ErrorDetails, user: Option<&UserSession>) -> Response {
     let status = error.status;
     let mut page = ErrorPage {
-        layout: Layout::new(&state, user.as_ref()),
+        layout: Layout::new(state, user),
         status: status.as_u16(),
-        error: *error,
+        error,
     }
     .into_response();
     *page.status_mut() = status;
     page
+}
+
+/// The page for a session write the cookie store refused after the handler (a bug in a size
+/// projection, or no randomness): logged, and never a bare 5xx.
+pub fn session_write_failure_page(state: &AppState, failure: WriteFailure) -> Response {
+    let error = match failure {
+        WriteFailure::TooLarge { cookie_bytes } => {
+            AppError::from(SessionError::TooLarge { cookie_bytes })
+        }
+        WriteFailure::Seal(why) => AppError::internal(format!("session not sealed: {why}")),
+    };
+    let AppError(details) = error;
+    tracing::warn!(
+        status = details.status.as_u16(),
+        code = details.code,
+        detail = details.log_detail.as_deref().unwrap_or(""),
+        "answered with an error page"
+    );
+    error_page(state, *details, None)
 }

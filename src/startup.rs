@@ -72,7 +72,6 @@ pub fn app(state: AppState) -> Router {
     let pages = routes::router()
         .layer(
             ServiceBuilder::new()
-                .layer(session::layer(&state.config.app))
                 // Pages carry personal data: never cached.
                 .layer(SetResponseHeaderLayer::overriding(
                     header::CACHE_CONTROL,
@@ -84,6 +83,7 @@ pub fn app(state: AppState) -> Router {
                 )),
         )
         .with_state(state.clone());
+    let pages = session_layer(pages, &state);
     let health = routes::health::router().with_state(state);
     let request_span = |request: &Request<_>| {
         let id = request
@@ -129,6 +129,18 @@ pub fn app(state: AppState) -> Router {
                     csp,
                 )),
         )
+}
+
+/// The session layer of the configured store, around the pages.
+fn session_layer(pages: Router, state: &AppState) -> Router {
+    let app = &state.config.app;
+    let page_state = state.clone();
+    pages.layer(session::cookie::CookieSessionLayer::new(
+        session::cookie::SessionKeys::new(&app.session_secret, &app.previous_session_secrets),
+        session::cookie_name(app.base_url.is_https()),
+        app.base_url.is_https(),
+        Arc::new(move |failure| error::session_write_failure_page(&page_state, failure)),
+    ))
 }
 
 /// A client's `X-Request-Id` is kept only if it is a short token of safe characters; anything else

@@ -17,7 +17,8 @@ use url::Url;
 
 pub use dotenv::load_dotenv;
 pub use parse::{
-    AppBaseUrl, discovery_url_for, parse_provider_base, parse_secret_key, valid_organization,
+    AppBaseUrl, SessionStoreSetting, discovery_url_for, parse_provider_base, parse_secret_key,
+    redis_display, valid_organization,
 };
 
 /// A value that must never reach a page or a log.
@@ -79,6 +80,11 @@ pub struct AppSettings {
     pub base_url: AppBaseUrl,
     pub bind: SocketAddr,
     pub session_secret: SessionSecret,
+    /// `APP_SECRET_KEY_PREVIOUS`: older keys that still open sessions (re-sealed under the
+    /// current key when read), so the key can be rotated without logging anyone out.
+    pub previous_session_secrets: Vec<SessionSecret>,
+    /// `SESSION_STORE`: cookies (default) or Redis.
+    pub session_store: SessionStoreSetting,
     pub scope: String,
     pub audience: Option<String>,
     /// `AUTH0_ORGANIZATION`: every login is for this Auth0 Organization (id or name), and checked.
@@ -154,6 +160,9 @@ impl AppSettings {
         ));
         let scope = problems.take(parse::scope(get("AUTH0_SCOPE")));
         let session_secret = problems.take(parse::session_secret(get("APP_SECRET_KEY"), mode));
+        let previous_session_secrets =
+            problems.take(parse::previous_secret_keys(get("APP_SECRET_KEY_PREVIOUS")));
+        let session_store = problems.take(parse::session_store(get("SESSION_STORE")));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
         let api_url = problems.take(parse::api_url(get("API_URL")));
         let settings = (|| {
@@ -161,6 +170,8 @@ impl AppSettings {
                 base_url: base_url?,
                 bind: SocketAddr::new(host?, port?),
                 session_secret: session_secret?,
+                previous_session_secrets: previous_session_secrets?,
+                session_store: session_store?,
                 scope: scope?,
                 audience: get("AUTH0_AUDIENCE"),
                 organization: organization?,

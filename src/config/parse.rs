@@ -63,6 +63,92 @@ pub(super) fn session_secret(raw: Option<String>, mode: Mode) -> Result<SessionS
     }
 }
 
+/// `SESSION_STORE`: where sessions live.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SessionStoreSetting {
+    /// In the browser, in our encrypted cookies (the default).
+    Cookie,
+    /// In Redis, at this `redis://` URL (which may carry a password: never printed).
+    Redis(Url),
+}
+
+impl std::fmt::Debug for SessionStoreSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cookie => f.write_str("Cookie"),
+            Self::Redis(url) => write!(f, "Redis({})", redis_display(url)),
+        }
+    }
+}
+
+/// `redis://host:port/db` without the user name and password: what logs and pages may show.
+pub fn redis_display(url: &Url) -> String {
+    format!(
+        "redis://{}:{}{}",
+        url.host_str().unwrap_or(""),
+        url.port().unwrap_or(6379),
+        url.path()
+    )
+}
+
+pub(super) fn session_store(raw: Option<String>) -> Result<SessionStoreSetting, Problem> {
+    const FIX: &str = "Use cookie (the default: sessions in encrypted cookies) or redis://HOST:PORT[/DB] (e.g. redis://127.0.0.1:6379/0; a password goes in as redis://:PASSWORD@HOST:PORT).";
+    let Some(raw) = raw else {
+        return Ok(SessionStoreSetting::Cookie);
+    };
+    if raw.eq_ignore_ascii_case("cookie") {
+        return Ok(SessionStoreSetting::Cookie);
+    }
+    // The value may hold a password: problems name its shape, never the value.
+    let url = Url::parse(&raw)
+        .map_err(|_| Problem::new("SESSION_STORE", "is neither cookie nor a URL".into(), FIX))?;
+    let db_ok =
+        matches!(url.path(), "" | "/") || url.path()[1..].parse::<u8>().is_ok_and(|db| db < 16);
+    match url.scheme() {
+        "redis"
+            if url.host_str().is_some_and(|h| !h.is_empty()) && db_ok && url.query().is_none() =>
+        {
+            Ok(SessionStoreSetting::Redis(url))
+        }
+        "redis" => Err(Problem::new(
+            "SESSION_STORE",
+            "is a redis:// URL without a host, or with a path other than a database number".into(),
+            FIX,
+        )),
+        "rediss" => Err(Problem::new(
+            "SESSION_STORE",
+            "asks for TLS (rediss://), which this build does not include".into(),
+            "Use redis:// to a Redis on a private network, or add the `enable-rustls` feature of tower-sessions-redis-store in Cargo.toml.",
+        )),
+        scheme => Err(Problem::new(
+            "SESSION_STORE",
+            format!("is a {scheme}: URL; only cookie and redis:// are supported"),
+            FIX,
+        )),
+    }
+}
+
+/// `APP_SECRET_KEY_PREVIOUS`: comma-separated older keys, each like `APP_SECRET_KEY`. A bad one
+/// is named by its position, never echoed.
+pub(super) fn previous_secret_keys(raw: Option<String>) -> Result<Vec<SessionSecret>, Problem> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, key)| {
+            parse_secret_key(key).map_err(|p| {
+                Problem::new(
+                    "APP_SECRET_KEY_PREVIOUS",
+                    format!("entry {} (of the comma-separated keys) {}", i + 1, p.problem),
+                    "List the keys you rotated away from, newest first, each 64 hex characters, separated by commas; remove one once its sessions have expired (24 h idle, 7 days at most).",
+                )
+            })
+        })
+        .collect()
+}
+
 /// `org_` followed by Auth0's id characters, or an organization name (lowercase letters, digits,
 /// `-` and `_`, at most 50).
 pub fn valid_organization(value: &str) -> bool {

@@ -133,6 +133,12 @@ struct IdpState {
     /// Every request the provider answered (any path).
     requests: AtomicUsize,
     token_requests: AtomicUsize,
+    /// The provider's sessions, by `sid`: whose they are (`sub`), for back-channel logout.
+    sessions: Mutex<ExpiringMap<String>>,
+    /// The newest session (`sid`, `sub`).
+    last_session: Mutex<Option<(String, String)>>,
+    /// The size of the last ID token issued.
+    last_id_token_bytes: AtomicUsize,
 }
 
 type Shared = Arc<IdpState>;
@@ -178,6 +184,9 @@ impl DemoProvider {
             discovery_fetches: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
             token_requests: AtomicUsize::new(0),
+            sessions: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
+            last_session: Mutex::new(None),
+            last_id_token_bytes: AtomicUsize::new(0),
         });
         let router = router(state.clone());
         let task = tokio::spawn(async move {
@@ -245,6 +254,16 @@ impl DemoProvider {
     /// Requests of any kind the provider has answered: a page view must add none.
     pub fn request_count(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// The size in bytes of the last ID token the provider issued.
+    pub fn last_id_token_bytes(&self) -> usize {
+        self.state.last_id_token_bytes.load(Ordering::SeqCst)
+    }
+
+    /// The newest session at the provider: its `sid` and its user's `sub`.
+    pub fn last_session(&self) -> Option<(String, String)> {
+        lock(&self.state.last_session).clone()
     }
 
     pub fn token_request_count(&self) -> usize {

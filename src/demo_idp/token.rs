@@ -74,6 +74,8 @@ pub(super) async fn token(
         Some(raw) => raw,
         None => id_token(&s, &client, &grant, profile, &access_token, &b),
     };
+    s.last_id_token_bytes
+        .store(id_token.len(), Ordering::SeqCst);
     let mut body = json!({
         "access_token": access_token,
         "id_token": id_token,
@@ -294,7 +296,12 @@ fn id_token(
         .clone()
         .unwrap_or_else(|| keys::at_hash(access_token));
     claims.insert("at_hash".into(), json!(at_hash));
-    claims.insert("sid".into(), json!(random_token(32)));
+    let sid = random_token(32);
+    if let Some(sub) = claims.get("sub").and_then(Value::as_str) {
+        lock(&s.sessions).insert(sid.clone(), sub.to_string());
+        *lock(&s.last_session) = Some((sid.clone(), sub.to_string()));
+    }
+    claims.insert("sid".into(), json!(sid));
     let kid = b
         .sign_with
         .clone()

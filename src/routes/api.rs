@@ -92,7 +92,7 @@ pub async fn me(
     headers: HeaderMap,
 ) -> Response {
     let Some(token) = bearer_token(&headers) else {
-        if let Some(user) = session.user().await {
+        if let Ok(Some(user)) = session.user().await {
             return Json(json!({"source": "session", "claims": user.profile})).into_response();
         }
         return failure(&state, "/api/me", Category::Missing, message::MISSING);

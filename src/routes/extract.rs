@@ -8,7 +8,7 @@ use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::oidc::RefreshError;
-use crate::session::{AppSession, UserSession};
+use crate::session::{AppSession, Capacity, UserSession};
 use crate::state::AppState;
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
@@ -18,11 +18,18 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, why)| AppError::internal(format!("session layer missing: {why}")))?;
-        Ok(AppSession::new(session))
+        // The store's layer says how much a session may hold; without it, the tighter bound.
+        let capacity = parts
+            .extensions
+            .get::<Capacity>()
+            .copied()
+            .unwrap_or(Capacity::Cookie);
+        Ok(AppSession::new(session, capacity))
     }
 }
 
-/// The logged-in user, if any (never fails: a broken session reads as logged out).
+/// The logged-in user, if any (a broken cookie reads as logged out; a session store that does
+/// not answer is a 503 page naming it).
 pub struct MaybeUser(pub Option<UserSession>);
 
 impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
@@ -30,7 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = AppSession::from_request_parts(parts, state).await?;
-        Ok(MaybeUser(session.user().await))
+        Ok(MaybeUser(session.user().await?))
     }
 }
 
@@ -106,7 +113,11 @@ impl FromRequestParts<AppState> for AccessToken {
         let session = AppSession::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let Some(mut user) = session.user().await else {
+        let Some(mut user) = session
+            .user()
+            .await
+            .map_err(|e| AppError::from(e).into_response())?
+        else {
             return Err(to_login(parts, None));
         };
         let now = crate::primitives::unix_now();
@@ -129,18 +140,17 @@ impl FromRequestParts<AppState> for AccessToken {
                     .expires_in
                     .map(|s| now.saturating_add(s.clamp(0, crate::oidc::MAX_EXPIRES_IN)));
                 user.permissions = tokens.permissions;
-                session.replace_user(&user).await.map_err(|too_large| {
-                    AppError::internal(format!(
-                        "refreshed tokens make a {}-byte session cookie",
-                        too_large.set_cookie_bytes
-                    ))
-                    .into_response()
-                })?;
+                session
+                    .replace_user(&user)
+                    .await
+                    .map_err(|e| AppError::from(e).into_response())?;
                 Ok(AccessToken(tokens.access_token))
             }
             Err(RefreshError::Refused(why)) => {
                 tracing::info!(reason = %why, "the refresh token was refused; logging out to log in again");
-                session.end().await;
+                if let Err(err) = session.end().await {
+                    return Err(AppError::from(err).into_response());
+                }
                 Err(to_login(parts, None))
             }
             Err(RefreshError::Unavailable(why)) => Err(AppError::new(

@@ -7,8 +7,9 @@ use axum::response::Redirect;
 use serde::Deserialize;
 
 use crate::error::AppError;
+use crate::error::SERVER_SIDE_STORE_HINT;
 use crate::oidc::{AuthorizeParams, InvalidParameter, RequestedParams};
-use crate::session::{AppSession, MAX_RETURN_TO_BYTES, stored_return_to_len};
+use crate::session::{AppSession, MAX_RETURN_TO_BYTES, SessionError, stored_return_to_len};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -121,16 +122,18 @@ pub async fn login(
         .authorize_url(&tx, &request.params)
         .await
         .map_err(|f| AppError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, f))?;
-    session.add_login(tx).await.map_err(|too_large| {
-        AppError::new(
+    session.add_login(tx).await.map_err(|err| match err {
+        SessionError::TooLarge { cookie_bytes } => AppError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "session_too_large",
             "There is no room in your session to start a login",
             "Your session cookie is already so large that this login could not be remembered beside it.",
         )
         .check("Log out, then log in again.")
+        .check(SERVER_SIDE_STORE_HINT)
         .retry("/logout")
-        .log_detail(format!("set_cookie_bytes={}", too_large.set_cookie_bytes))
+        .log_detail(format!("cookie_bytes={cookie_bytes}")),
+        unavailable => unavailable.into(),
     })?;
     Ok(Redirect::to(url.as_str()))
 }

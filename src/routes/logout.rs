@@ -61,26 +61,26 @@ pub async fn logout(
     if method == Method::GET && from == Initiator::Foreign {
         // Asked even of a guest: the logout would also end the provider's session.
         tracing::info!("a logout link from another site: asking first");
-        let user = session.user().await;
+        let user = session.user().await.ok().flatten();
         return Ok(LogoutConfirmPage {
             layout: Layout::new(&state, user.as_ref()),
         }
         .into_response());
     }
-    Ok(end_everywhere(&state, &session).await.into_response())
+    Ok(end_everywhere(&state, &session).await?.into_response())
 }
 
 /// Ends the session here, then sends the browser to end the provider's too.
-async fn end_everywhere(state: &AppState, session: &AppSession) -> Redirect {
-    let sid = session.end().await;
-    match state.oidc.logout_url(sid.as_deref()).await {
+async fn end_everywhere(state: &AppState, session: &AppSession) -> Result<Redirect, AppError> {
+    let sid = session.end().await?;
+    Ok(match state.oidc.logout_url(sid.as_deref()).await {
         Ok(url) => Redirect::to(url.as_str()),
         Err(failure) => {
             // The local session is gone either way; the provider's may outlive it.
             tracing::warn!(reason = %failure.reason, "provider unreachable at logout: logged out of the app only");
             Redirect::to("/")
         }
-    }
+    })
 }
 
 #[cfg(test)]

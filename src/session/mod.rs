@@ -1,28 +1,22 @@
-//! The session: kept in one cookie, encrypted and authenticated (AES-256-GCM, key derived from
-//! `APP_SECRET_KEY` by HKDF), read through the tower-sessions API. [`AppSession`] is the typed
-//! view handlers use: who is logged in, and the logins in progress; no handler sees a key.
-//! Storage only: nothing here knows HTTP (the extractors live in `routes::extract`).
+//! The session, read through tower-sessions' `Session` and kept by one of two stores, chosen by
+//! `SESSION_STORE`: our encrypted cookie store ([`cookie`], the default: stateless) or Redis
+//! ([`server_side`]: revocation, back-channel logout). [`AppSession`] is the typed view handlers
+//! use: who is logged in, and the logins in progress; no handler sees a key or knows the store.
+//! Storage only: nothing here renders a page (the extractors live in `routes::extract`).
 //!
-//! A tampered or undecryptable cookie reads as an empty session and is cleared by the layer. The
-//! size of what we store is checked before it is stored, because browsers silently drop a cookie
-//! over 4096 bytes and the store answers a bare 500 when its own limit is exceeded.
+//! A cookie session is bounded by what browsers keep: its size is projected exactly, by the
+//! cookie store's own functions, before anything is stored, so a write never fails half-way.
 
+pub mod cookie;
 mod model;
 mod size;
 mod store;
 
 pub use model::{LoginTransaction, TakenLogin, UserSession, stored_return_to_len};
-pub use size::{
-    MAX_RECORD_BYTES, MAX_SET_COOKIE_BYTES, SessionTooLarge, projected_set_cookie_len,
-    read_record_data, record_data, set_cookie_len,
-};
+pub use size::{projected_cookie_bytes, read_record_data, record_data};
 
 use time::Duration;
-use tower_sessions_cookie_store::{
-    CookieSessionConfig, CookieSessionManagerLayer, Expiry, Key, PrivateCookie, SameSite, Session,
-};
-
-use crate::config::AppSettings;
+use tower_sessions::Session;
 
 pub const COOKIE_NAME: &str = "auth0_session";
 /// The name on https: the `__Host-` prefix makes browsers refuse it unless it is Secure, has
@@ -58,58 +52,78 @@ pub const MAX_RETURN_TO_BYTES: usize = 1024;
 pub(crate) const USER_KEY: &str = "u";
 pub(crate) const LOGINS_KEY: &str = "l";
 
-/// The session layer for this configuration.
-pub fn layer(config: &AppSettings) -> CookieSessionManagerLayer<PrivateCookie> {
-    let key = Key::derive_from(config.session_secret.bytes());
-    CookieSessionManagerLayer::private(key).with_config(
-        CookieSessionConfig::default()
-            .with_name(cookie_name(config.base_url.is_https()))
-            .with_http_only(true)
-            // Strict would drop the cookie on the provider's redirect back to /callback.
-            .with_same_site(SameSite::Lax)
-            .with_secure(config.base_url.is_https())
-            .with_path("/")
-            .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
-            .with_max_cookie_bytes(MAX_RECORD_BYTES)
-            .with_clear_on_decode_error(true),
-    )
+/// How much one session may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// In cookies: what [`cookie::chunks::SESSION_COOKIE_BUDGET`] allows.
+    Cookie,
+    /// In a server-side store: no cookie bound (the profile is bounded by the ID token's 16 KB).
+    Unbounded,
 }
 
-/// The typed session: every read and write of the session goes through here.
-pub struct AppSession(Session);
+/// Why the session could not be read or written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SessionError {
+    /// The cookies would exceed what browsers and proxies keep (bytes in the Cookie header).
+    #[error("the session would need {cookie_bytes} bytes of cookies")]
+    TooLarge { cookie_bytes: usize },
+    /// The server-side store did not answer.
+    #[error("the session store did not answer: {0}")]
+    Unavailable(String),
+}
+
+impl From<tower_sessions::session::Error> for SessionError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// The typed session: every read and write of the session goes through here. Writes are saved
+/// before they return, so a store that does not answer is a page, not a lost write.
+pub struct AppSession {
+    session: Session,
+    capacity: Capacity,
+}
 
 impl AppSession {
-    pub fn new(session: Session) -> Self {
-        Self(session)
+    pub fn new(session: Session, capacity: Capacity) -> Self {
+        Self { session, capacity }
     }
 
-    /// Who is logged in (enforcing the lifetimes; a broken session reads as logged out).
-    pub async fn user(&self) -> Option<UserSession> {
-        store::current_user(&self.0).await
+    /// Who is logged in (enforcing the lifetimes; a malformed record reads as logged out).
+    pub async fn user(&self) -> Result<Option<UserSession>, SessionError> {
+        store::current_user(&self.session).await
     }
 
-    /// Records a login in progress; see [`add_pending_login`].
-    pub async fn add_login(&self, tx: LoginTransaction) -> Result<(), SessionTooLarge> {
-        store::add_pending_login(&self.0, tx).await
+    /// Records a login in progress; the oldest others make room for it.
+    pub async fn add_login(&self, tx: LoginTransaction) -> Result<(), SessionError> {
+        store::add_pending_login(&self.session, self.capacity, tx).await
     }
 
     /// Removes and returns the login in progress with this state.
-    pub async fn take_login(&self, state: &str) -> TakenLogin {
-        store::take_pending_login(&self.0, state).await
+    pub async fn take_login(&self, state: &str) -> Result<TakenLogin, SessionError> {
+        store::take_pending_login(&self.session, state).await
     }
 
-    /// Starts a fresh session (new id) for `user`; the Set-Cookie size on success.
-    pub async fn start(&self, user: UserSession) -> Result<usize, SessionTooLarge> {
-        store::start_user_session(&self.0, user).await
+    /// Starts a fresh session (new id) for `user`; what it costs (cookie bytes, or record bytes
+    /// in a server-side store) on success.
+    pub async fn start(&self, user: UserSession) -> Result<usize, SessionError> {
+        store::start_user_session(&self.session, self.capacity, user).await
     }
 
     /// Replaces the logged-in user's record, e.g. with refreshed tokens.
-    pub async fn replace_user(&self, user: &UserSession) -> Result<(), SessionTooLarge> {
-        store::replace_user(&self.0, user).await
+    pub async fn replace_user(&self, user: &UserSession) -> Result<(), SessionError> {
+        store::replace_user(&self.session, self.capacity, user).await
     }
 
-    /// Ends the session; the provider's session id, for its logout.
-    pub async fn end(&self) -> Option<String> {
-        store::end_session(&self.0).await
+    /// Ends the session (a server-side record is deleted); the provider's session id, for its
+    /// logout.
+    pub async fn end(&self) -> Result<Option<String>, SessionError> {
+        store::end_session(&self.session).await
+    }
+
+    /// The session's id in a server-side store (after [`AppSession::start`]).
+    pub fn id(&self) -> Option<tower_sessions::session::Id> {
+        self.session.id()
     }
 }

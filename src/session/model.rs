@@ -43,6 +43,25 @@ pub struct UserSession {
 }
 
 impl UserSession {
+    /// A user with this profile, logged in now and holding no tokens (unit tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(profile: Map<String, Value>) -> Self {
+        let now = crate::primitives::unix_now();
+        Self {
+            profile,
+            sid: None,
+            access_token: None,
+            refresh_token: None,
+            token_expires_at: None,
+            permissions: Vec::new(),
+            auth_time: None,
+            acr: None,
+            amr: Vec::new(),
+            logged_in_at: now,
+            refreshed_at: now,
+        }
+    }
+
     pub fn name(&self) -> &str {
         ["name", "nickname", "email", "sub"]
             .iter()
@@ -117,19 +136,7 @@ mod tests {
 
     #[test]
     fn the_display_name_falls_back_through_the_usual_claims() {
-        let mut user = UserSession {
-            profile: Map::new(),
-            sid: None,
-            access_token: None,
-            refresh_token: None,
-            token_expires_at: None,
-            permissions: Vec::new(),
-            auth_time: None,
-            acr: None,
-            amr: Vec::new(),
-            logged_in_at: 0,
-            refreshed_at: 0,
-        };
+        let mut user = UserSession::for_tests(Map::new());
         assert_eq!(user.name(), "user");
         user.profile.insert("email".into(), "a@b.c".into());
         assert_eq!(user.name(), "a@b.c");

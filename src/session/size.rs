@@ -1,62 +1,57 @@
-//! How big a session's cookie will be, before it is written: browsers silently drop a cookie over
-//! 4096 bytes, and the store answers a bare 500 when its own limit is exceeded.
+//! What a session costs, before it is stored: exactly what the cookie store will write (its own
+//! sealing and chunking functions), so that a write never fails after the handler decided on it.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{
-    IDLE_TIMEOUT, LOGINS_KEY, LoginTransaction, SECURE_COOKIE_NAME, USER_KEY, UserSession,
-};
+use super::cookie::{chunks, codec};
+use super::{Capacity, LOGINS_KEY, LoginTransaction, SessionError, USER_KEY, UserSession};
 
-/// The cookie would be too big: its projected Set-Cookie length.
-#[derive(Debug)]
-pub struct SessionTooLarge {
-    pub set_cookie_bytes: usize,
+/// The widest expiry the record can carry (unix seconds have 10 digits until 2286).
+const WIDEST_EXPIRY: i64 = 9_999_999_999;
+
+/// The bytes a session holding `user` and `logins` adds to the Cookie header in the cookie
+/// store (`None`: more chunks than are ever written).
+pub fn projected_cookie_bytes(
+    user: Option<&UserSession>,
+    logins: &[LoginTransaction],
+) -> Option<usize> {
+    let json = record_json_len(&record_data(user, logins))?;
+    chunks::cookie_header_bytes(codec::sealed_len(json))
 }
 
-/// Browsers drop a cookie whose Set-Cookie (name, value and attributes) exceeds this, silently.
-pub const MAX_SET_COOKIE_BYTES: usize = 4096;
-/// Upper bound of `; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400` and the like.
-const ATTRIBUTE_BYTES: usize = 80;
-/// What the projection cannot know exactly: the record's expiry is written with as many digits
-/// of fractional seconds as it happens to have at save time (a few bytes either way).
-const PROJECTION_MARGIN_BYTES: usize = 48;
-
-/// The Set-Cookie length for an encoded record of `record_len` bytes: AES-GCM adds a 12-byte
-/// nonce and a 16-byte tag, then base64 (4 chars per 3 bytes).
-pub const fn set_cookie_len(record_len: usize) -> usize {
-    SECURE_COOKIE_NAME.len() + 1 + (record_len + 28).div_ceil(3) * 4 + ATTRIBUTE_BYTES
+/// The sealed record's JSON length (`{"e":…,"d":…}`).
+fn record_json_len(data: &HashMap<String, Value>) -> Option<usize> {
+    let data_len = serde_json::to_vec(data).ok()?.len();
+    Some(r#"{"e":,"d":}"#.len() + WIDEST_EXPIRY.to_string().len() + data_len)
 }
 
-/// The largest encoded record whose Set-Cookie stays within [`MAX_SET_COOKIE_BYTES`].
-pub const MAX_RECORD_BYTES: usize = {
-    let mut n = MAX_SET_COOKIE_BYTES;
-    while set_cookie_len(n) > MAX_SET_COOKIE_BYTES {
-        n -= 1;
+/// Whether the session fits its store: `Ok` with what it costs (cookie bytes, or record bytes
+/// for a server-side store).
+pub(super) fn check_fits(
+    capacity: Capacity,
+    user: Option<&UserSession>,
+    logins: &[LoginTransaction],
+) -> Result<usize, SessionError> {
+    match capacity {
+        Capacity::Cookie => match projected_cookie_bytes(user, logins) {
+            Some(bytes) if bytes <= chunks::SESSION_COOKIE_BUDGET => Ok(bytes),
+            bytes => Err(SessionError::TooLarge {
+                cookie_bytes: bytes.unwrap_or(usize::MAX),
+            }),
+        },
+        Capacity::Unbounded => Ok(record_json_len(&record_data(user, logins)).unwrap_or(0)),
     }
-    n
-};
-
-/// The Set-Cookie size a session holding `user` and `logins` would need: the store's own encoder,
-/// plus a margin for what differs at save time. Never an underestimate.
-pub fn projected_set_cookie_len(user: Option<&UserSession>, logins: &[LoginTransaction]) -> usize {
-    let record = tower_sessions::session::Record {
-        id: tower_sessions::session::Id::default(),
-        data: record_data(user, logins),
-        expiry_date: time::OffsetDateTime::now_utc() + IDLE_TIMEOUT,
-    };
-    let len = tower_sessions_cookie_store::encode_record(&record)
-        .map(|s| s.len() + PROJECTION_MARGIN_BYTES)
-        .unwrap_or(usize::MAX / 8);
-    set_cookie_len(len)
 }
 
-/// The session record's data for a user and logins in progress: what the store encrypts. Public so
+/// The session record's data for a user and logins in progress: what the store keeps. Public so
 /// that tests can forge (and read) sessions from these types, not from the record's private keys.
 pub fn record_data(
     user: Option<&UserSession>,
     logins: &[LoginTransaction],
-) -> std::collections::HashMap<String, Value> {
-    let mut data = std::collections::HashMap::new();
+) -> HashMap<String, Value> {
+    let mut data = HashMap::new();
     if let Some(user) = user {
         data.insert(
             USER_KEY.to_string(),
@@ -74,7 +69,7 @@ pub fn record_data(
 
 /// The user and logins in progress a record's data holds (the inverse of [`record_data`]).
 pub fn read_record_data(
-    data: &std::collections::HashMap<String, Value>,
+    data: &HashMap<String, Value>,
 ) -> (Option<UserSession>, Vec<LoginTransaction>) {
     let user = data
         .get(USER_KEY)
@@ -89,11 +84,34 @@ pub fn read_record_data(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_secret_key;
 
+    /// The projection against the real thing: seal the record and chunk it.
     #[test]
-    fn the_record_limit_keeps_the_set_cookie_under_4096_bytes() {
-        assert!(set_cookie_len(MAX_RECORD_BYTES) <= MAX_SET_COOKIE_BYTES);
-        assert!(set_cookie_len(MAX_RECORD_BYTES + 3) > MAX_SET_COOKIE_BYTES);
-        const { assert!(MAX_RECORD_BYTES > 2800) };
+    fn the_projection_is_never_below_what_the_store_writes() {
+        let keys = codec::SessionKeys::new(
+            &parse_secret_key("3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8")
+                .unwrap(),
+            &[],
+        );
+        for pad in [0, 1, 2, 500, 2900, 3000, 5000] {
+            let mut profile = serde_json::Map::new();
+            profile.insert("name".into(), Value::String("x".repeat(pad)));
+            let user = UserSession::for_tests(profile);
+            let data = record_data(Some(&user), &[]);
+            let sealed = keys.seal(&data, 1_800_000_000).unwrap();
+            let parts = chunks::split(&sealed);
+            let header: usize = parts
+                .iter()
+                .enumerate()
+                .map(|(i, v)| chunks::chunk_name("__Host-auth0_session", i).len() + 1 + v.len() + 2)
+                .sum();
+            let projected = projected_cookie_bytes(Some(&user), &[]).unwrap();
+            assert!(header <= projected, "pad {pad}: {header} > {projected}");
+            assert!(
+                projected <= header + 2 * parts.len() + 1,
+                "pad {pad}: {projected} vs {header}"
+            );
+        }
     }
 }

@@ -1,74 +1,76 @@
 //! Reads and writes of the session record: the lifetimes, the logins in progress (bounded in
-//! number and bytes), a fresh session at login, and its end at logout.
+//! number and bytes), a fresh session at login, and its end at logout. Every write is saved before
+//! it returns: a store that does not answer becomes the caller's error, not a lost write.
 
-use tower_sessions_cookie_store::Session;
+use tower_sessions::Session;
 
-use super::size::{MAX_SET_COOKIE_BYTES, SessionTooLarge, projected_set_cookie_len};
+use super::size::check_fits;
 use super::{
-    ABSOLUTE_TIMEOUT_SECS, LOGINS_KEY, LoginTransaction, MAX_PENDING_LOGIN_BYTES,
-    MAX_PENDING_LOGINS, REFRESH_EVERY_SECS, TakenLogin, USER_KEY, UserSession,
+    ABSOLUTE_TIMEOUT_SECS, Capacity, LOGINS_KEY, LoginTransaction, MAX_PENDING_LOGIN_BYTES,
+    MAX_PENDING_LOGINS, REFRESH_EVERY_SECS, SessionError, TakenLogin, USER_KEY, UserSession,
 };
 use crate::primitives::unix_now;
 
-/// Session storage failed (a bug or a corrupted record): logged, answered as logged out.
-fn log_store_error(err: impl std::fmt::Display) {
-    tracing::error!(error = %err, "session store error");
+/// A stored value that does not parse (a record from an older version): read as absent.
+fn parsed<T: serde::de::DeserializeOwned>(
+    value: Result<Option<T>, tower_sessions::session::Error>,
+) -> Result<Option<T>, SessionError> {
+    match value {
+        Ok(value) => Ok(value),
+        Err(tower_sessions::session::Error::SerdeJson(err)) => {
+            tracing::warn!(error = %err, "a session value did not parse; reading it as absent");
+            Ok(None)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The logged-in user, if any. Enforces the absolute timeout and slides the idle one (hourly).
-pub(super) async fn current_user(session: &Session) -> Option<UserSession> {
-    let mut user: UserSession = match session.get(USER_KEY).await {
-        Ok(user) => user?,
-        Err(err) => {
-            log_store_error(err);
-            return None;
-        }
+pub(super) async fn current_user(session: &Session) -> Result<Option<UserSession>, SessionError> {
+    let Some(mut user) = parsed(session.get::<UserSession>(USER_KEY).await)? else {
+        return Ok(None);
     };
     let now = unix_now();
     if now.saturating_sub(user.logged_in_at) > ABSOLUTE_TIMEOUT_SECS {
         tracing::info!("session reached its absolute lifetime; logging out");
-        let _ = session.remove_value(USER_KEY).await;
-        return None;
+        session.remove_value(USER_KEY).await?;
+        return Ok(None);
     }
     if now.saturating_sub(user.refreshed_at) > REFRESH_EVERY_SECS {
         user.refreshed_at = now;
+        // The read succeeded: a failed slide is logged, and the page still shows.
         if let Err(err) = session.insert(USER_KEY, &user).await {
-            log_store_error(err);
+            tracing::warn!(error = %err, "could not slide the session's idle deadline");
         }
     }
-    Some(user)
+    Ok(Some(user))
 }
 
-async fn pending(session: &Session) -> Vec<LoginTransaction> {
+async fn pending(session: &Session) -> Result<Vec<LoginTransaction>, SessionError> {
     let now = unix_now();
-    match session.get::<Vec<LoginTransaction>>(LOGINS_KEY).await {
-        Ok(list) => list
+    Ok(
+        parsed(session.get::<Vec<LoginTransaction>>(LOGINS_KEY).await)?
             .unwrap_or_default()
             .into_iter()
             .filter(|t| !t.expired(now))
             .collect(),
-        Err(err) => {
-            log_store_error(err);
-            Vec::new()
-        }
-    }
+    )
 }
 
-async fn store_pending(session: &Session, list: &[LoginTransaction]) {
-    let result = if list.is_empty() {
-        session.remove_value(LOGINS_KEY).await.map(|_| ())
+async fn store_pending(session: &Session, list: &[LoginTransaction]) -> Result<(), SessionError> {
+    if list.is_empty() {
+        session.remove_value(LOGINS_KEY).await?;
     } else {
-        session.insert(LOGINS_KEY, list).await
-    };
-    if let Err(err) = result {
-        log_store_error(err);
+        session.insert(LOGINS_KEY, list).await?;
     }
+    Ok(())
 }
 
-/// Drops the oldest logins in `list` (never the last one, the newest) until there are at most
-/// [`MAX_PENDING_LOGINS`], they cost at most [`MAX_PENDING_LOGIN_BYTES`], and a session holding
-/// them with `user` fits in a cookie. Returns how many were dropped.
+/// Drops the oldest logins in `list` (never the last one, the newest, when `keep_newest`) until
+/// there are at most [`MAX_PENDING_LOGINS`], they cost at most [`MAX_PENDING_LOGIN_BYTES`], and
+/// a session holding them with `user` fits its store. Returns how many were dropped.
 fn make_room(
+    capacity: Capacity,
     user: Option<&UserSession>,
     list: &mut Vec<LoginTransaction>,
     keep_newest: bool,
@@ -79,7 +81,7 @@ fn make_room(
         let bytes: usize = list.iter().map(LoginTransaction::stored_len).sum();
         let fits = list.len() <= MAX_PENDING_LOGINS
             && bytes <= MAX_PENDING_LOGIN_BYTES
-            && projected_set_cookie_len(user, list) <= MAX_SET_COOKIE_BYTES;
+            && check_fits(capacity, user, list).is_ok();
         if fits {
             break;
         }
@@ -93,115 +95,95 @@ fn make_room(
 /// they would not fit beside it; `Err` only when this one alone cannot be stored.
 pub(super) async fn add_pending_login(
     session: &Session,
+    capacity: Capacity,
     tx: LoginTransaction,
-) -> Result<(), SessionTooLarge> {
-    let user: Option<UserSession> = session.get(USER_KEY).await.ok().flatten();
-    let mut list = pending(session).await;
+) -> Result<(), SessionError> {
+    let user = parsed(session.get::<UserSession>(USER_KEY).await)?;
+    let mut list = pending(session).await?;
     list.push(tx);
-    let dropped = make_room(user.as_ref(), &mut list, true);
+    let dropped = make_room(capacity, user.as_ref(), &mut list, true);
     if dropped > 0 {
         tracing::info!(
             dropped,
             "dropped the oldest logins in progress to make room for a new one"
         );
     }
-    let size = projected_set_cookie_len(user.as_ref(), &list);
-    if size > MAX_SET_COOKIE_BYTES
-        || list.iter().map(LoginTransaction::stored_len).sum::<usize>() > MAX_PENDING_LOGIN_BYTES
-    {
-        return Err(SessionTooLarge {
-            set_cookie_bytes: size,
-        });
+    let size = check_fits(capacity, user.as_ref(), &list)?;
+    if list.iter().map(LoginTransaction::stored_len).sum::<usize>() > MAX_PENDING_LOGIN_BYTES {
+        return Err(SessionError::TooLarge { cookie_bytes: size });
     }
-    store_pending(session, &list).await;
+    store_pending(session, &list).await?;
+    session.save().await?;
     Ok(())
 }
 
 /// Removes and returns the login with this state: each is usable once.
-pub(super) async fn take_pending_login(session: &Session, state: &str) -> TakenLogin {
-    let raw: Vec<LoginTransaction> = session
-        .get(LOGINS_KEY)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+pub(super) async fn take_pending_login(
+    session: &Session,
+    state: &str,
+) -> Result<TakenLogin, SessionError> {
+    let raw: Vec<LoginTransaction> = parsed(session.get(LOGINS_KEY).await)?.unwrap_or_default();
     let now = unix_now();
     let Some(pos) = raw.iter().position(|t| t.state == state) else {
-        return TakenLogin::NotFound {
+        return Ok(TakenLogin::NotFound {
             others: raw.iter().any(|t| !t.expired(now)),
-        };
+        });
     };
     let mut rest = raw;
     let tx = rest.remove(pos);
     rest.retain(|t| !t.expired(now));
-    store_pending(session, &rest).await;
-    if tx.expired(now) {
+    store_pending(session, &rest).await?;
+    session.save().await?;
+    Ok(if tx.expired(now) {
         TakenLogin::Expired
     } else {
         TakenLogin::Found(tx)
-    }
+    })
 }
 
 /// Replaces the session with a fresh one (new id: no fixation) holding `user`, keeping the other
 /// tabs' logins in progress as far as they fit (oldest dropped first). Refuses if the user alone
-/// would make the cookie too big for browsers.
+/// would not fit the store.
 pub(super) async fn start_user_session(
     session: &Session,
+    capacity: Capacity,
     user: UserSession,
-) -> Result<usize, SessionTooLarge> {
-    let mut logins = pending(session).await;
-    let dropped = make_room(Some(&user), &mut logins, false);
+) -> Result<usize, SessionError> {
+    let mut logins = pending(session).await?;
+    let dropped = make_room(capacity, Some(&user), &mut logins, false);
     if dropped > 0 {
         tracing::info!(
             dropped,
             "dropped the oldest other logins in progress to fit the new session"
         );
     }
-    let size = projected_set_cookie_len(Some(&user), &logins);
-    if size > MAX_SET_COOKIE_BYTES {
-        return Err(SessionTooLarge {
-            set_cookie_bytes: size,
-        });
-    }
+    let size = check_fits(capacity, Some(&user), &logins)?;
     session.clear().await;
-    if let Err(err) = session.cycle_id().await {
-        log_store_error(err);
-    }
-    let stored = session.insert(USER_KEY, &user).await;
-    store_pending(session, &logins).await;
-    if let Err(err) = stored {
-        log_store_error(err);
-    }
+    session.cycle_id().await?;
+    session.insert(USER_KEY, &user).await?;
+    store_pending(session, &logins).await?;
+    session.save().await?;
     Ok(size)
 }
 
-/// Ends the session: the cookie is removed. Returns the provider's session id for its logout.
-pub(super) async fn end_session(session: &Session) -> Option<String> {
-    let sid = match session.get::<UserSession>(USER_KEY).await {
-        Ok(user) => user.and_then(|u| u.sid),
-        Err(_) => None,
-    };
-    if let Err(err) = session.flush().await {
-        log_store_error(err);
-    }
-    sid
+/// Ends the session: the cookie is removed, a server-side record deleted. Returns the provider's
+/// session id for its logout.
+pub(super) async fn end_session(session: &Session) -> Result<Option<String>, SessionError> {
+    let sid = parsed(session.get::<UserSession>(USER_KEY).await)?.and_then(|u| u.sid);
+    session.flush().await?;
+    Ok(sid)
 }
 
 /// Replaces the logged-in user's record (new tokens after a refresh), keeping the session and the
-/// logins in progress. Refuses if the cookie would be too big.
+/// logins in progress. Refuses if it would not fit the store.
 pub(super) async fn replace_user(
     session: &Session,
+    capacity: Capacity,
     user: &UserSession,
-) -> Result<(), SessionTooLarge> {
-    let logins = pending(session).await;
-    let size = projected_set_cookie_len(Some(user), &logins);
-    if size > MAX_SET_COOKIE_BYTES {
-        return Err(SessionTooLarge {
-            set_cookie_bytes: size,
-        });
-    }
-    if let Err(err) = session.insert(USER_KEY, user).await {
-        log_store_error(err);
-    }
+) -> Result<(), SessionError> {
+    let logins = pending(session).await?;
+    check_fits(capacity, Some(user), &logins)?;
+    session.insert(USER_KEY, user).await?;
+    session.save().await?;
     Ok(())
 }

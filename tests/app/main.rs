@@ -9,6 +9,7 @@ mod check_token;
 mod config_errors;
 mod deploy;
 mod expiry;
+mod key_rotation;
 mod login_bytes;
 mod login_flow;
 mod login_params;

@@ -92,12 +92,67 @@ async fn a_tampered_cookie_reads_as_logged_out_and_is_cleared() {
     }
 }
 
+/// Auth0 group claims (an Action adding them), enough for an ID token of about `kb` KB.
+fn groups_claim(kb: usize) -> serde_json::Value {
+    let groups: Vec<String> = (0..kb * 24)
+        .map(|i| format!("engineering-platform-team-{i:04}"))
+        .collect();
+    json!(groups)
+}
+
+/// The session's Set-Cookies, in chunk order (`auth0_session`, `.1`, ...), as `name=value`
+/// (deletions left out).
+fn session_chunks(response: &reqwest::Response) -> Vec<String> {
+    set_cookies(response)
+        .into_iter()
+        .filter(|c| c.starts_with(COOKIE_NAME))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .filter(|pair| !pair.ends_with('='))
+        .collect()
+}
+
 #[tokio::test]
-async fn an_oversize_profile_is_refused_clearly_instead_of_silently_dropped() {
+async fn a_user_with_a_6_kb_id_token_logs_in_across_several_cookies() {
     let app = spawn_app().await;
     app.provider().behave(|b| {
         b.extra_claims
-            .insert("https://example.com/groups".into(), json!("g".repeat(4000)));
+            .insert("https://example.com/groups".into(), groups_claim(5));
+    });
+    let response = app.login().await;
+    assert!(
+        app.provider().last_id_token_bytes() >= 6000,
+        "a {}-byte ID token",
+        app.provider().last_id_token_bytes()
+    );
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let all = set_cookies(&response);
+    for cookie in &all {
+        assert!(cookie.len() <= 4096, "a {}-byte Set-Cookie", cookie.len());
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    }
+    let chunks = session_chunks(&response);
+    assert!(chunks.len() >= 2, "{chunks:?}");
+    assert!(chunks[1].starts_with(&format!("{COOKIE_NAME}.1=")));
+    let header = chunks.join("; ");
+    assert!(
+        header.len() + "Cookie: ".len() < 8190,
+        "{} bytes",
+        header.len()
+    );
+    let html = app.page("/").await;
+    assert!(html.contains("Jane Doe"), "{html}");
+    assert!(
+        html.contains("engineering-platform-team-0095"),
+        "the groups are in the profile"
+    );
+}
+
+#[tokio::test]
+async fn a_profile_beyond_what_cookies_hold_gets_a_page_naming_session_store() {
+    let app = spawn_app().await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("https://example.com/groups".into(), groups_claim(10));
     });
     let response = app.login().await;
     assert_eq!(
@@ -105,12 +160,98 @@ async fn an_oversize_profile_is_refused_clearly_instead_of_silently_dropped() {
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
     );
     assert!(
-        set_cookies(&response).iter().all(|c| c.len() < 4096),
-        "no oversized cookie may be sent"
+        session_chunks(&response).is_empty(),
+        "nothing of the oversized session may be sent: {:?}",
+        set_cookies(&response)
     );
     let html = response.text().await.unwrap();
     assert_eq!(error_code(&html), "session_too_large");
-    assert!(html.contains("browsers silently drop cookies over 4096 bytes"));
+    assert!(html.contains("SESSION_STORE=redis://"), "{html}");
+    assert!(app.page("/").await.contains("Welcome Guest"));
+}
+
+/// Sends `cookies` (`name=value` each) to `/` and answers (status, body, Set-Cookies).
+async fn home_with(app: &TestApp, cookies: &[String]) -> (StatusCode, String, Vec<String>) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/", app.base))
+        .header("Cookie", cookies.join("; "))
+        .send()
+        .await
+        .unwrap();
+    let set = set_cookies(&response);
+    (response.status(), response.text().await.unwrap(), set)
+}
+
+#[tokio::test]
+async fn a_missing_or_tampered_chunk_reads_as_a_guest_and_every_chunk_is_deleted() {
+    let app = spawn_app().await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("https://example.com/groups".into(), groups_claim(5));
+    });
+    let chunks = session_chunks(&app.login().await);
+    assert_eq!(chunks.len(), 2, "{chunks:?}");
+    let (_, html, _) = home_with(&app, &chunks).await;
+    assert!(html.contains("Jane Doe"), "both chunks read back");
+
+    let mut tampered = chunks.clone();
+    let mut bytes = tampered[1].clone().into_bytes();
+    let mid = bytes.len() / 2;
+    bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+    tampered[1] = String::from_utf8(bytes).unwrap();
+    let swapped = vec![
+        chunks[1].replacen(".1=", "=2.", 1),
+        chunks[0].replacen("=2.", ".1=", 1),
+    ];
+    for (what, cookies) in [
+        ("only the first", vec![chunks[0].clone()]),
+        ("only the second", vec![chunks[1].clone()]),
+        ("the second tampered", tampered),
+        ("the chunks swapped", swapped),
+    ] {
+        let (status, html, set) = home_with(&app, &cookies).await;
+        assert_eq!(status, StatusCode::OK, "{what}");
+        assert!(html.contains("Welcome Guest"), "{what}");
+        for cookie in &cookies {
+            let name = cookie.split('=').next().unwrap();
+            assert!(
+                set.iter()
+                    .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0")),
+                "{what}: {name} not deleted: {set:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn stale_chunks_are_deleted_when_the_session_shrinks() {
+    let app = spawn_app().await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("https://example.com/groups".into(), groups_claim(5));
+    });
+    let client = app.client.clone();
+    assert!(session_chunks(&app.login().await).len() >= 2);
+    app.provider().behave(|b| b.extra_claims.clear());
+    // A second login in the same browser: a small session now, in one cookie.
+    let response = app.login_with(&client, "/login", "jane").await;
+    let set = set_cookies(&response);
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with(&format!("{COOKIE_NAME}.1=;")) && c.contains("Max-Age=0")),
+        "the second chunk must be deleted: {set:?}"
+    );
+    assert_eq!(session_chunks(&response).len(), 1);
+    assert!(app.page("/").await.contains("Jane Doe"));
+    // A chunk the first cookie does not announce is stale even on a page view.
+    let one = session_chunks(&response).remove(0);
+    let (_, html, set) = home_with(&app, &[one, format!("{COOKIE_NAME}.1=leftover")]).await;
+    assert!(html.contains("Jane Doe"));
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with(&format!("{COOKIE_NAME}.1=;"))),
+        "{set:?}"
+    );
 }
 
 #[tokio::test]

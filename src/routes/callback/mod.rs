@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Redirect;
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::error::{AppError, SERVER_SIDE_STORE_HINT};
 use crate::oidc::LoginError;
 use crate::primitives::unix_now;
-use crate::session::{AppSession, LoginTransaction, TakenLogin, cookie_name};
+use crate::session::{AppSession, LoginTransaction, SessionError, TakenLogin, cookie_name};
 use crate::state::AppState;
 use crate::token_check::text;
 
@@ -100,7 +100,7 @@ pub async fn callback(
         // prompt=none and the user must sign in: back where they were, as a guest; or, for a
         // logged-in user whose token needs renewing, on to the interactive login.
         Outcome::Error(LoginError::SilentLoginDeclined) => {
-            if session.user().await.is_some() {
+            if session.user().await?.is_some() {
                 let target: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("returnTo", &tx.return_to)
                     .finish();
@@ -119,20 +119,20 @@ pub async fn callback(
     };
     let login = state.oidc.finish_login(&code, &tx).await?;
     let user = login.into_user_session(state.config.app.audience.is_some(), unix_now());
-    let size = session.start(user).await.map_err(|too_large| {
-        AppError::new(
+    let size = session.start(user).await.map_err(|err| match err {
+        SessionError::TooLarge { cookie_bytes } => AppError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "session_too_large",
-            "Your profile is too large to keep in a cookie",
+            "Your profile is too large to keep in cookies",
             format!(
-                "Your login succeeded, but your profile would make a {}-byte session cookie; browsers silently drop cookies over 4096 bytes, so you would look logged out. Nobody was logged in.",
-                too_large.set_cookie_bytes
+                "Your login succeeded, but your profile would take {cookie_bytes} bytes of session cookies: more than browsers keep (4,096 bytes a cookie) and proxies accept (8,190 bytes of Cookie header) together, so you would look logged out. Nobody was logged in.",
             ),
         )
-        .check("Ask for fewer claims: trim AUTH0_SCOPE, or remove large custom claims added by an Auth0 Action.")
-        .check("Or keep sessions server-side: swap the cookie store in src/session/ for a tower-sessions store.")
+        .check(SERVER_SIDE_STORE_HINT)
+        .check("Or ask for fewer claims: trim AUTH0_SCOPE, or remove large custom claims added by an Auth0 Action."),
+        unavailable => unavailable.into(),
     })?;
-    tracing::info!(set_cookie_bytes = size, "logged in");
+    tracing::info!(session_bytes = size, "logged in");
     Ok(Redirect::to(&tx.return_to))
 }
 
@@ -150,8 +150,8 @@ async fn take_login(
     returned_state: &str,
     headers: &HeaderMap,
 ) -> Result<Taken, AppError> {
-    let taken = session.take_login(returned_state).await;
-    if matches!(taken, TakenLogin::NotFound { .. }) && session.user().await.is_some() {
+    let taken = session.take_login(returned_state).await?;
+    if matches!(taken, TakenLogin::NotFound { .. }) && session.user().await?.is_some() {
         return Ok(Taken::AlreadyLoggedIn);
     }
     if !matches!(taken, TakenLogin::NotFound { .. })

@@ -7,10 +7,13 @@ use std::net::SocketAddr;
 
 use auth0_login::Application;
 use auth0_login::config::{
-    AppBaseUrl, AppSettings, Config, Secret, TenantSettings, parse_secret_key,
+    AppBaseUrl, AppSettings, Config, Secret, SessionStoreSetting, TenantSettings, parse_secret_key,
 };
 use auth0_login::demo_idp::{ClientRegistration, DemoProvider};
-use auth0_login::session::{LoginTransaction, UserSession};
+use auth0_login::session::cookie::SessionKeys;
+use auth0_login::session::{
+    COOKIE_NAME, LoginTransaction, UserSession, read_record_data, record_data,
+};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -45,6 +48,12 @@ pub struct Options {
     pub roles_claim: Option<String>,
     /// How the provider misbehaves from before the app's first discovery.
     pub provider_behaviour: Option<fn(&mut auth0_login::demo_idp::Behaviour)>,
+    /// `APP_SECRET_KEY` (default [`SECRET_KEY`]).
+    pub secret_key: Option<String>,
+    /// `APP_SECRET_KEY_PREVIOUS`, one key an entry.
+    pub previous_secret_keys: Vec<String>,
+    /// `SESSION_STORE`.
+    pub session_store: SessionStoreSetting,
 }
 
 impl Default for Options {
@@ -59,6 +68,9 @@ impl Default for Options {
             organization: None,
             roles_claim: None,
             provider_behaviour: None,
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
+            session_store: SessionStoreSetting::Cookie,
         }
     }
 }
@@ -120,7 +132,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         app: AppSettings {
             base_url: AppBaseUrl::parse(Some(&base), addr.port()).unwrap(),
             bind: addr,
-            session_secret: parse_secret_key(SECRET_KEY).unwrap(),
+            session_secret: parse_secret_key(options.secret_key.as_deref().unwrap_or(SECRET_KEY))
+                .unwrap(),
+            previous_session_secrets: options
+                .previous_secret_keys
+                .iter()
+                .map(|k| parse_secret_key(k).unwrap())
+                .collect(),
+            session_store: options.session_store.clone(),
             scope: options.scope.clone(),
             audience: options.audience.clone(),
             organization: options.organization.clone(),
@@ -308,11 +327,11 @@ pub fn esp_rows(issuer: &str, audience: &str) -> Vec<Row> {
     ]
 }
 
-fn session_key() -> cookie::Key {
-    cookie::Key::derive_from(parse_secret_key(SECRET_KEY).unwrap().bytes())
+fn session_keys() -> SessionKeys {
+    SessionKeys::new(&parse_secret_key(SECRET_KEY).unwrap(), &[])
 }
 
-/// A session cookie (`name=value`) the app will decrypt, holding `user` and `logins` and expiring
+/// A session cookie (`name=value`) the app will open, holding `user` and `logins` and expiring
 /// at `expires_at` (unix time): for sessions dated in the past. Built from the session's public
 /// types; the record's layout stays the session module's business.
 pub fn forge_session(
@@ -320,30 +339,18 @@ pub fn forge_session(
     logins: &[LoginTransaction],
     expires_at: i64,
 ) -> String {
-    use auth0_login::session::{COOKIE_NAME, record_data};
-    let record = tower_sessions::session::Record {
-        id: tower_sessions::session::Id::default(),
-        data: record_data(user, logins),
-        expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at).unwrap(),
-    };
-    let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
-    let mut jar = cookie::CookieJar::new();
-    jar.private_mut(&session_key())
-        .add(cookie::Cookie::new(COOKIE_NAME, value));
-    format!("{COOKIE_NAME}={}", jar.get(COOKIE_NAME).unwrap().value())
+    let value = session_keys()
+        .seal(&record_data(user, logins), expires_at)
+        .unwrap();
+    format!("{COOKIE_NAME}={value}")
 }
 
 /// What a session cookie's value holds: the user and the logins in progress.
 pub fn open_session_cookie(value: &str) -> (Option<UserSession>, Vec<LoginTransaction>) {
-    use auth0_login::session::{COOKIE_NAME, read_record_data};
-    let mut jar = cookie::CookieJar::new();
-    jar.add_original(cookie::Cookie::new(COOKIE_NAME, value.to_string()));
-    let plain = jar
-        .private(&session_key())
-        .get(COOKIE_NAME)
-        .expect("the cookie decrypts under the test key");
-    let record = tower_sessions_cookie_store::decode_record(plain.value()).unwrap();
-    read_record_data(&record.data)
+    let opened = session_keys()
+        .open(value)
+        .expect("the cookie opens under the test key");
+    read_record_data(&opened.record.data)
 }
 
 /// `url` with query parameter `name` set to `value` (added if absent; `None` removes it).
