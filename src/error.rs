@@ -199,6 +199,33 @@ pub fn error_page(state: &AppState, error: ErrorDetails, user: Option<&UserSessi
     page
 }
 
+/// tower-sessions' manager answers an empty 500 when saving to the store fails after the handler
+/// (Redis went away mid-request): the session-store page instead.
+pub async fn bare_session_failure_page(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE);
+    if !bare {
+        return response;
+    }
+    let AppError(details) = AppError::from(SessionError::Unavailable(
+        "the session could not be saved after the page was made".into(),
+    ));
+    tracing::warn!(
+        status = details.status.as_u16(),
+        code = details.code,
+        detail = details.log_detail.as_deref().unwrap_or(""),
+        "answered with an error page"
+    );
+    error_page(&state, *details, None)
+}
+
 /// The page for a session write the cookie store refused after the handler (a bug in a size
 /// projection, or no randomness): logged, and never a bare 5xx.
 pub fn session_write_failure_page(state: &AppState, failure: WriteFailure) -> Response {

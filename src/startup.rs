@@ -17,6 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Config;
 use crate::oidc::{self, LoginClient, Provider};
 use crate::serve::{self, ServeLimits};
+use crate::session::SessionBackend;
 use crate::state::{AppContext, AppState};
 use crate::used_logins::UsedLogins;
 use crate::{error, routes, session, static_files};
@@ -84,7 +85,9 @@ pub fn app(state: AppState) -> Router {
         )
         .with_state(state.clone());
     let pages = session_layer(pages, &state);
-    let health = routes::health::router().with_state(state);
+    let health = routes::health::router()
+        .merge(routes::backchannel_logout::router())
+        .with_state(state);
     let request_span = |request: &Request<_>| {
         let id = request
             .headers()
@@ -134,6 +137,15 @@ pub fn app(state: AppState) -> Router {
 /// The session layer of the configured store, around the pages.
 fn session_layer(pages: Router, state: &AppState) -> Router {
     let app = &state.config.app;
+    if let SessionBackend::Redis(redis) = &state.sessions {
+        // tower-sessions answers a bare 500 when a save fails after the handler: a page instead.
+        return redis
+            .around(pages, app)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                error::bare_session_failure_page,
+            ));
+    }
     let page_state = state.clone();
     pages.layer(session::cookie::CookieSessionLayer::new(
         session::cookie::SessionKeys::new(&app.session_secret, &app.previous_session_secrets),
@@ -177,14 +189,22 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| {
             format!("Failed to listen on {bind} (is another app using the port? set PORT)")
         })?;
-        Ok(Self::with_listener(config, demo, listener))
+        Self::with_listener(config, demo, listener)
     }
 
-    pub fn with_listener(config: Config, demo: bool, listener: tokio::net::TcpListener) -> Self {
+    /// Serves on `listener`; connecting to a server-side session store starts in the background
+    /// (the app starts while it is down).
+    pub fn with_listener(
+        config: Config,
+        demo: bool,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Self> {
+        let sessions = SessionBackend::from_settings(&config.app)
+            .context("Failed to set up the session store (SESSION_STORE)")?;
         let provider = Provider::for_base(&config.tenant.provider_base, oidc::http_client());
         provider.spawn_discovery();
         let oidc = LoginClient::new(provider, &config.tenant, &config.app);
-        Self {
+        Ok(Self {
             listener,
             limits: ServeLimits::default(),
             state: Arc::new(AppContext {
@@ -192,8 +212,9 @@ impl Application {
                 oidc,
                 demo,
                 used_logins: UsedLogins::default(),
+                sessions,
             }),
-        }
+        })
     }
 
     /// Other connection limits than the defaults (tests use short timeouts).

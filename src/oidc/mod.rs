@@ -8,6 +8,7 @@
 //! Imports `config`, `session` (the login transaction, the user it yields), `token_check` and
 //! `primitives`; never HTTP routes or pages.
 
+mod backchannel;
 mod jwks;
 mod login;
 mod outcome;
@@ -23,6 +24,7 @@ use openidconnect::core::CoreClientAuthMethod;
 use serde_json::Value;
 use url::Url;
 
+pub use backchannel::{BACKCHANNEL_LOGOUT_EVENT, LogoutRequest, LogoutTokenError};
 pub use jwks::{JWKS_FAILURE_MEMORY, JWKS_TTL, UNKNOWN_KID_REFETCH_INTERVAL};
 pub use login::LoginClient;
 pub use outcome::{LoginError, MAX_EXPIRES_IN, VerifiedLogin};

@@ -1,6 +1,6 @@
 //! `GET /healthz`: the process answers (for liveness). `GET /readyz`: the app can log people in:
 //! discovery has succeeded and the session store answers (the cookie store needs no service, so it
-//! always does); 503 with a JSON reason otherwise (for readiness and load balancers). Neither
+//! always does; Redis is pinged); 503 with a JSON reason otherwise (for readiness and load balancers). Neither
 //! touches the session, and neither is logged at info: probes come every few seconds.
 
 use axum::Json;
@@ -28,16 +28,31 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let (status, body) = match state.oidc.provider().metadata().await {
-        Ok(metadata) => (
+    let store = match state.sessions.server_side() {
+        None => Ok("cookie".to_string()),
+        Some(redis) => match redis.ping().await {
+            Ok(()) => Ok(redis.display().to_string()),
+            Err(err) => Err((redis.display().to_string(), err)),
+        },
+    };
+    let (status, body) = match (state.oidc.provider().metadata().await, store) {
+        (_, Err((store, err))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({
+                "status": "not ready",
+                "reason": format!("the session store at {store} does not answer: {err}"),
+                "fix": "Start Redis, or fix SESSION_STORE; the app reconnects by itself.",
+            }),
+        ),
+        (Ok(metadata), Ok(store)) => (
             StatusCode::OK,
             json!({
                 "status": "ready",
                 "provider": metadata.issuer,
-                "session_store": "cookie",
+                "session_store": store,
             }),
         ),
-        Err(failure) => (
+        (Err(failure), Ok(_)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             json!({
                 "status": "not ready",

@@ -1,7 +1,8 @@
-//! HTTP routes, one thin file each, and the extractors they share. `health` has its own router:
-//! it is served outside the session layer.
+//! HTTP routes, one thin file each, and the extractors they share. `health` and
+//! `backchannel_logout` have their own routers: they are served outside the session layer.
 
 pub mod api;
+pub mod backchannel_logout;
 pub mod call_api;
 pub mod callback;
 pub mod extract;

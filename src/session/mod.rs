@@ -9,6 +9,7 @@
 
 pub mod cookie;
 mod model;
+pub mod server_side;
 mod size;
 mod store;
 
@@ -51,6 +52,34 @@ pub const MAX_RETURN_TO_BYTES: usize = 1024;
 /// The record's keys: short, because they are in every cookie.
 pub(crate) const USER_KEY: &str = "u";
 pub(crate) const LOGINS_KEY: &str = "l";
+
+/// Where sessions are kept, from `SESSION_STORE`.
+#[derive(Debug, Clone)]
+pub enum SessionBackend {
+    /// In the browser, in our sealed cookies.
+    Cookie,
+    /// In Redis (connecting in the background).
+    Redis(server_side::RedisSessions),
+}
+
+impl SessionBackend {
+    pub fn from_settings(app: &crate::config::AppSettings) -> Result<Self, SessionError> {
+        Ok(match &app.session_store {
+            crate::config::SessionStoreSetting::Cookie => Self::Cookie,
+            crate::config::SessionStoreSetting::Redis(url) => {
+                Self::Redis(server_side::RedisSessions::connect(url)?)
+            }
+        })
+    }
+
+    /// The server-side store, if sessions are kept in one.
+    pub fn server_side(&self) -> Option<&server_side::RedisSessions> {
+        match self {
+            Self::Cookie => None,
+            Self::Redis(redis) => Some(redis),
+        }
+    }
+}
 
 /// How much one session may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -152,7 +152,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             client_secret: Secret::new(CLIENT_SECRET),
         },
     };
-    let mut app = Application::with_listener(config, false, listener);
+    let mut app = Application::with_listener(config, false, listener).expect("the app builds");
     if let Some(limits) = options.serve_limits {
         app = app.with_limits(limits);
     }

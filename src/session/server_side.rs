@@ -1,0 +1,174 @@
+//! `SESSION_STORE=redis://…`: sessions in Redis through tower-sessions' `SessionManagerLayer` and
+//! the maintained `tower-sessions-redis-store`; the cookie carries only the session id, encrypted
+//! with a key derived from `APP_SECRET_KEY`, with the same name and attributes as the cookie
+//! store's. What a server-side store adds: logout deletes the record (a copied cookie is dead),
+//! each user's sessions are indexed by `sub` and by the provider's `sid` so that a back-channel
+//! logout can end them, and logout tokens' `jti`s are remembered so none is used twice.
+//!
+//! The app starts while Redis is down and reconnects by itself; every command is bounded in time,
+//! so a page that needs the session answers (503, naming the store) instead of hanging.
+
+use std::time::Duration;
+
+use axum::Router;
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::session::Id;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::{
+    Builder, ClientLike, Config, Expiration, KeysInterface, Pool, ReconnectPolicy, SetOptions,
+    SetsInterface,
+};
+use url::Url;
+
+use super::{ABSOLUTE_TIMEOUT_SECS, Capacity, IDLE_TIMEOUT, SessionError, cookie::codec};
+use crate::config::{AppSettings, redis_display};
+
+/// How long one Redis command may take before the page says the store is not answering.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Connections to Redis: two cores, so two are plenty.
+const POOL_SIZE: usize = 2;
+/// Our keys' prefix (tower-sessions' records are keyed by the bare session id).
+const PREFIX: &str = "auth0_login";
+
+/// The Redis behind the sessions: the session store, the indexes and the `jti` ledger.
+#[derive(Clone)]
+pub struct RedisSessions {
+    pool: Pool,
+    /// `redis://host:port/db`, without credentials: for logs and pages.
+    display: String,
+}
+
+impl std::fmt::Debug for RedisSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisSessions({})", self.display)
+    }
+}
+
+fn unavailable(err: impl std::fmt::Display) -> SessionError {
+    SessionError::Unavailable(err.to_string())
+}
+
+impl RedisSessions {
+    /// Starts connecting in the background (the app starts while Redis is down, and reconnects
+    /// whenever it comes back). Fails only on a URL fred cannot use.
+    pub fn connect(url: &Url) -> Result<Self, SessionError> {
+        let mut config = Config::from_url(url.as_str()).map_err(unavailable)?;
+        // Keep retrying the first connection too, instead of failing startup.
+        config.fail_fast = false;
+        let pool = Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = COMMAND_TIMEOUT;
+                c.internal_command_timeout = COMMAND_TIMEOUT;
+                c.max_command_attempts = 1;
+            })
+            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
+            // Forever, every half second at most: Redis coming back is noticed quickly.
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 500, 2))
+            .build_pool(POOL_SIZE)
+            .map_err(unavailable)?;
+        drop(pool.connect());
+        let shown = redis_display(url);
+        tracing::info!(store = %shown, "sessions are kept in Redis");
+        Ok(Self {
+            pool,
+            display: shown,
+        })
+    }
+
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The session layer: tower-sessions' manager over the Redis store, the id in a private cookie.
+    pub fn layer(
+        &self,
+        app: &AppSettings,
+    ) -> SessionManagerLayer<RedisStore<Pool>, tower_sessions::service::PrivateCookie> {
+        let key = Key::from(&codec::id_cookie_key_bytes(&app.session_secret));
+        SessionManagerLayer::new(RedisStore::new(self.pool.clone()))
+            .with_name(super::cookie_name(app.base_url.is_https()))
+            .with_http_only(true)
+            // Strict would drop the cookie on the provider's redirect back to /callback.
+            .with_same_site(SameSite::Lax)
+            .with_secure(app.base_url.is_https())
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
+            .with_private(key)
+    }
+
+    /// Wraps the pages in the session layer and tells `AppSession` a session has no cookie bound.
+    pub fn around(&self, pages: Router, app: &AppSettings) -> Router {
+        pages
+            .layer(axum::Extension(Capacity::Unbounded))
+            .layer(self.layer(app))
+    }
+
+    /// Whether Redis answers now (readiness).
+    pub async fn ping(&self) -> Result<(), SessionError> {
+        self.pool.ping::<()>(None).await.map_err(unavailable)
+    }
+
+    fn index_key(kind: &str, value: &str) -> String {
+        format!("{PREFIX}:{kind}:{value}")
+    }
+
+    /// Indexes a new session under its user's `sub` and the provider's `sid`.
+    pub async fn index(
+        &self,
+        id: Id,
+        sub: Option<&str>,
+        sid: Option<&str>,
+    ) -> Result<(), SessionError> {
+        let member = id.to_string();
+        for key in [
+            sub.map(|s| Self::index_key("sub", s)),
+            sid.map(|s| Self::index_key("sid", s)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _: () = self
+                .pool
+                .sadd(&key, member.as_str())
+                .await
+                .map_err(unavailable)?;
+            let _: () = self
+                .pool
+                .expire(&key, ABSOLUTE_TIMEOUT_SECS, None)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session indexed under `kind` (`sub` or `sid`) = `value`; how many there were.
+    pub async fn end_sessions(&self, kind: &str, value: &str) -> Result<usize, SessionError> {
+        let key = Self::index_key(kind, value);
+        let ids: Vec<String> = self.pool.smembers(&key).await.map_err(unavailable)?;
+        let ended = if ids.is_empty() {
+            0
+        } else {
+            // tower-sessions-redis-store keys a record by the bare id.
+            self.pool.del::<usize, _>(ids).await.map_err(unavailable)?
+        };
+        let _: () = self.pool.del(&key).await.map_err(unavailable)?;
+        Ok(ended)
+    }
+
+    /// Remembers a logout token's `jti` for `ttl_secs`; `false` if it was seen before.
+    pub async fn first_use_of_jti(&self, jti: &str, ttl_secs: i64) -> Result<bool, SessionError> {
+        let set: Option<String> = self
+            .pool
+            .set(
+                Self::index_key("jti", jti),
+                "1",
+                Some(Expiration::EX(ttl_secs.max(1))),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(set.is_some())
+    }
+}
