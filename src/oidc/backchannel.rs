@@ -167,7 +167,8 @@ mod tests {
 
     #[test]
     fn each_missing_or_forbidden_claim_is_named() {
-        let cases: [(&str, fn(&mut Map<String, Value>)); 7] = [
+        type Change = fn(&mut Map<String, Value>);
+        let cases: [(&str, Change); 7] = [
             ("iat", |c| drop(c.remove("iat"))),
             ("jti", |c| drop(c.remove("jti"))),
             ("events", |c| drop(c.remove("events"))),
