@@ -53,6 +53,18 @@ impl<V> ExpiringMap<V> {
             .map(|(_, v)| v)
     }
 
+    /// The live entries, cloned (for a listing page).
+    pub fn entries(&self) -> Vec<(String, V)>
+    where
+        V: Clone,
+    {
+        self.entries
+            .iter()
+            .filter(|(_, (at, _))| at.elapsed() < self.ttl)
+            .map(|(k, (_, v))| (k.clone(), v.clone()))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -11,6 +11,7 @@ mod behaviour;
 mod expiring;
 pub mod keys;
 mod logout;
+pub mod sessions;
 mod token;
 
 pub use behaviour::Behaviour;
@@ -60,6 +61,7 @@ pub async fn start_for(
         client_secret: secret.clone(),
         redirect_uris: vec![app.base_url.callback()],
         post_logout_redirect_uris: vec![app.base_url.post_logout().to_string()],
+        backchannel_logout_uri: Some(app.base_url.join("/backchannel-logout")),
     };
     let provider = DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], 0)), registration)
         .await
@@ -87,6 +89,8 @@ pub struct ClientRegistration {
     pub client_secret: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where the provider POSTs logout tokens (Auth0: "Back-Channel Logout URI").
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// The demo users offered on the authorize page.
@@ -270,6 +274,35 @@ impl DemoProvider {
         self.state.token_requests.load(Ordering::SeqCst)
     }
 
+    /// The claims of a valid logout token for this session and user, to send as they are or with
+    /// one flaw (tests).
+    pub fn logout_claims(&self, sid: Option<&str>, sub: Option<&str>) -> Map<String, Value> {
+        sessions::logout_claims(&self.state, sid, sub)
+    }
+
+    /// Signs logout-token claims with the active key (`typ: logout+jwt`).
+    pub fn sign_logout_token(&self, claims: &Map<String, Value>) -> String {
+        sessions::sign_logout_token(&self.state, claims)
+    }
+
+    /// POSTs a logout token to the app's back-channel logout URI: the app's status and body.
+    pub async fn send_logout_token(&self, token: &str) -> Result<(u16, String), String> {
+        sessions::send(&self.state, token).await
+    }
+
+    /// Ends this session at the provider and tells the app, as `/demo/sessions` does.
+    pub async fn end_session(&self, sid: &str) -> Result<(u16, String), String> {
+        let sub = lock(&self.state.sessions)
+            .take(sid)
+            .ok_or_else(|| format!("no session {sid} at the provider"))?;
+        let claims = sessions::logout_claims(&self.state, Some(sid), Some(&sub));
+        sessions::send(
+            &self.state,
+            &sessions::sign_logout_token(&self.state, &claims),
+        )
+        .await
+    }
+
     /// Signs claims with the active key, as the provider would (for API tokens in tests).
     pub fn sign(&self, claims: &Map<String, Value>) -> String {
         let kid = lock(&self.state.active_kid).clone();
@@ -299,6 +332,8 @@ fn router(state: Shared) -> Router {
         .route("/oidc/logout", get(logout::end_session))
         .route("/v2/logout", get(logout::v2_logout))
         .route("/avatar/{name}", get(logout::avatar))
+        .route("/demo/sessions", get(sessions::list))
+        .route("/demo/sessions/end", post(sessions::end))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             |State(s): State<Shared>,
@@ -328,6 +363,8 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],

@@ -120,11 +120,13 @@ impl LoginClient {
             .metadata()
             .await
             .map_err(LogoutTokenError::ProviderUnavailable)?;
-        let expect = Expectations::new(
+        let mut expect = Expectations::new(
             metadata.issuer.clone(),
             self.client_id.clone(),
             AudienceSetting::ClientId,
         );
+        // A logout token names a session (sid) or a user (sub): the rules below require one.
+        expect.required_claims = &["iss", "aud"];
         let report = token_check::check(token, &expect, self.provider.as_ref()).await;
         let Some(claims) = report.verified_claims() else {
             let (check, detail) = match report.first_failure() {

@@ -49,6 +49,8 @@ pub struct Expectations {
     pub allowed_algs: Vec<CoreJwsSigningAlgorithm>,
     /// Set for an ID token from our own login.
     pub id_token: Option<IdTokenExpectations>,
+    /// Claims that must be present ([`super::REQUIRED_CLAIMS`] unless a token type says less).
+    pub required_claims: &'static [&'static str],
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,7 @@ impl Expectations {
             leeway_secs: DEFAULT_LEEWAY_SECS,
             allowed_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
             id_token: None,
+            required_claims: super::REQUIRED_CLAIMS,
         }
     }
 
@@ -86,6 +89,7 @@ impl Expectations {
             leeway_secs: DEFAULT_LEEWAY_SECS,
             allowed_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
             id_token: None,
+            required_claims: super::REQUIRED_CLAIMS,
         }
     }
 }

@@ -92,7 +92,15 @@ fn decode_json_part(
 
 /// Decodes a compact JWT. `Err` when it cannot be decoded at all; otherwise the parts and the
 /// format problems that do not stop the other checks.
-pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>> {
+/// The claims every token must carry (`sub`, `iss`, `aud`); a logout token may name a session
+/// instead of a user, so it requires only the last two.
+pub const REQUIRED_CLAIMS: &[&str] = &["sub", "iss", "aud"];
+
+/// Decodes a compact JWT; `required` names the claims that must be present.
+pub(super) fn decode(
+    token: &str,
+    required: &[&str],
+) -> Result<(Parts, Vec<Failure>), Vec<Failure>> {
     let token = token.trim();
     if token.len() > MAX_TOKEN_BYTES {
         return Err(vec![bad(
@@ -163,7 +171,7 @@ pub(super) fn decode(token: &str) -> Result<(Parts, Vec<Failure>), Vec<Failure>>
     };
 
     let (alg, kid) = header_fields(&header, &mut failures);
-    failures.extend(claim_shape_failures(&payload));
+    failures.extend(claim_shape_failures(&payload, required));
 
     let signing_input = format!("{}.{}", pieces[0], pieces[1]);
     Ok((
@@ -249,7 +257,7 @@ fn header_fields(
 }
 
 /// The registered claims' types and ranges, and the claims every token must carry.
-fn claim_shape_failures(payload: &Map<String, Value>) -> Vec<Failure> {
+fn claim_shape_failures(payload: &Map<String, Value>, required: &[&str]) -> Vec<Failure> {
     let mut failures = Vec::new();
     for claim in ["iat", "exp", "nbf"] {
         if let Some(v) = payload.get(claim)
@@ -290,7 +298,7 @@ fn claim_shape_failures(payload: &Map<String, Value>) -> Vec<Failure> {
             SHAPE_REMEDY,
         )),
     }
-    for claim in ["sub", "iss", "aud"] {
+    for &claim in required {
         if !payload.contains_key(claim) {
             failures.push(bad(
                 claim_message(claim, "is missing"),

@@ -25,7 +25,7 @@ pub use claims::normalize_audience;
 pub use expectations::{
     AudienceSetting, DEFAULT_LEEWAY_SECS, Expectations, IdTokenExpectations, Trust,
 };
-pub use format::{ESP_ALGORITHMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES};
+pub use format::{ESP_ALGORITHMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES, REQUIRED_CLAIMS};
 pub use keys::{KeyError, KeySource, key_ids, select_key};
 pub use report::{CheckReport, Failure, Outcome, Step};
 
@@ -106,7 +106,7 @@ fn signature_step(
 /// Runs every check on `token`.
 pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) -> CheckReport {
     let mut steps = Vec::new();
-    let decoded = format::decode(token);
+    let decoded = format::decode(token, expect.required_claims);
     let (parts, format_failures) = match decoded {
         Ok((parts, failures)) => (Some(parts), failures),
         Err(failures) => (None, failures),

@@ -4,6 +4,7 @@ mod support;
 
 mod api;
 mod auth0_edges;
+mod backchannel;
 mod callback_failures;
 mod check_token;
 mod config_errors;

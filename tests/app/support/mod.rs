@@ -81,6 +81,7 @@ pub fn registration(base: &str) -> ClientRegistration {
         client_secret: CLIENT_SECRET.into(),
         redirect_uris: vec![format!("{base}/callback")],
         post_logout_redirect_uris: vec![base.to_string()],
+        backchannel_logout_uri: Some(format!("{base}/backchannel-logout")),
     }
 }
 

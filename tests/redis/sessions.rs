@@ -1,0 +1,204 @@
+//! Sessions in Redis: the cookie holds only an id, logout deletes the record (a copied cookie is
+//! dead), large profiles fit, another instance (a restart) reads the same sessions, and an outage
+//! is answered with a page naming the store and recovered from without a restart.
+
+use auth0_login::session::COOKIE_NAME;
+use reqwest::StatusCode;
+use serde_json::json;
+use tower_sessions_redis_store::fred::prelude::{KeysInterface, SetsInterface};
+
+use crate::server::{RedisServer, spawn_redis_app};
+use crate::support::*;
+
+/// GET `path` with only this Cookie header (another browser holding a copy of the cookie).
+pub async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}{path}", app.base))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn logged_in_as(app: &TestApp, cookie: &str, name: &str) -> bool {
+    let html = get_with_cookie(app, "/", cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(name) || html.contains("Welcome Guest"),
+        "{html}"
+    );
+    html.contains(name)
+}
+
+pub fn session_cookie_of(response: &reqwest::Response) -> String {
+    format!("{COOKIE_NAME}={}", first_cookie_value(response))
+}
+
+#[tokio::test]
+async fn the_cookie_carries_only_an_encrypted_session_id_and_the_record_is_in_redis() {
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let response = app.login().await;
+    let set = set_cookies(&response);
+    let cookie = set
+        .iter()
+        .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    let value = first_cookie_value(&response);
+    assert!(
+        value.len() < 120,
+        "an id, not a session: {} bytes",
+        value.len()
+    );
+    assert!(!value.contains("Jane"), "encrypted");
+    let (sid, sub) = app.provider().last_session().unwrap();
+    let client = redis.client().await;
+    for index in [
+        format!("auth0_login:sub:{sub}"),
+        format!("auth0_login:sid:{sid}"),
+    ] {
+        let ids: Vec<String> = client.smembers(&index).await.unwrap();
+        assert_eq!(ids.len(), 1, "{index}: {ids:?}");
+        let record: Option<Vec<u8>> = client.get(&ids[0]).await.unwrap();
+        assert!(record.is_some(), "the session record under {}", ids[0]);
+    }
+    assert!(app.page("/").await.contains("Jane Doe"));
+}
+
+#[tokio::test]
+async fn logout_deletes_the_record_so_a_copied_cookie_is_dead() {
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let copy = session_cookie_of(&app.login().await);
+    assert!(
+        logged_in_as(&app, &copy, "Jane Doe").await,
+        "the copy works while logged in"
+    );
+    let (sid, _) = app.provider().last_session().unwrap();
+    let client = redis.client().await;
+    let ids: Vec<String> = client
+        .smembers(format!("auth0_login:sid:{sid}"))
+        .await
+        .unwrap();
+    let logout = app.get("/logout").await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    let record: Option<Vec<u8>> = client.get(&ids[0]).await.unwrap();
+    assert!(record.is_none(), "the record is deleted, not just emptied");
+    assert!(app.page("/").await.contains("Welcome Guest"));
+    assert!(
+        !logged_in_as(&app, &copy, "Jane Doe").await,
+        "a copied cookie still works after logout"
+    );
+}
+
+#[tokio::test]
+async fn a_profile_too_large_for_cookies_logs_in_with_redis() {
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let groups: Vec<String> = (0..240)
+        .map(|i| format!("engineering-platform-team-{i:04}"))
+        .collect();
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("https://example.com/groups".into(), json!(groups));
+    });
+    let response = app.login().await;
+    let id_token_bytes = app.provider().last_id_token_bytes();
+    assert!(id_token_bytes > 10_000, "{id_token_bytes}");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookies(&response).iter().all(|c| c.len() < 200));
+    assert!(
+        app.page("/")
+            .await
+            .contains("engineering-platform-team-0239")
+    );
+}
+
+#[tokio::test]
+async fn another_instance_of_the_app_reads_the_same_sessions() {
+    let redis = RedisServer::start();
+    let first = spawn_redis_app(&redis).await;
+    let cookie = session_cookie_of(&first.login().await);
+    // A restarted (or second) instance with the same APP_SECRET_KEY and Redis.
+    let second = spawn_redis_app(&redis).await;
+    drop(first);
+    assert!(logged_in_as(&second, &cookie, "Jane Doe").await);
+}
+
+#[tokio::test]
+async fn a_redis_outage_is_a_503_page_naming_the_store_and_the_app_recovers_by_itself() {
+    let mut redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let cookie = session_cookie_of(&app.login().await);
+    redis.stop().await;
+
+    let response = get_with_cookie(&app, "/", &cookie).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "session_store_unavailable");
+    assert!(html.contains("SESSION_STORE"), "{html}");
+    // A guest page needs no session; readiness says what is wrong; nothing is a bare 500.
+    assert_eq!(
+        get_with_cookie(&app, "/", "").await.status(),
+        StatusCode::OK
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.text().await.unwrap().contains("session store"));
+    let login = get_with_cookie(&app, "/login", "").await;
+    assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        error_code(&login.text().await.unwrap()),
+        "session_store_unavailable"
+    );
+
+    redis.restart();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = get_with_cookie(&app, "/", &cookie).await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, StatusCode::OK, "not recovered without a restart");
+    assert!(
+        logged_in_as(&app, &cookie, "Jane Doe").await,
+        "the session survived the outage"
+    );
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_app_starts_while_redis_is_down_and_logs_in_once_it_is_up() {
+    let mut redis = RedisServer::start();
+    redis.stop().await;
+    let app = spawn_redis_app(&redis).await;
+    assert_eq!(app.get("/").await.status(), StatusCode::OK, "a guest page");
+    assert_eq!(
+        app.get("/login").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    redis.restart();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = get_with_cookie(&app, "/login", "").await.status();
+        if status == StatusCode::SEE_OTHER {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.login().await;
+    assert!(app.page("/").await.contains("Jane Doe"));
+}
