@@ -190,3 +190,76 @@ fn secrets_never_show_in_debug_output() {
     assert!(!debug.contains("s3cr3t"));
     assert!(!debug.contains(KEY));
 }
+
+fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigErrors> {
+    let mut pairs = valid();
+    pairs.extend_from_slice(extra);
+    load(&pairs)
+}
+
+#[test]
+fn session_store_is_the_cookie_by_default_or_a_redis_url() {
+    assert_eq!(
+        load(&valid()).unwrap().app.session_store,
+        SessionStoreSetting::Cookie
+    );
+    assert_eq!(
+        with(&[("SESSION_STORE", "cookie")])
+            .unwrap()
+            .app
+            .session_store,
+        SessionStoreSetting::Cookie
+    );
+    let redis = with(&[("SESSION_STORE", "redis://:hunter2@cache.internal:6380/2")])
+        .unwrap()
+        .app
+        .session_store;
+    let SessionStoreSetting::Redis(url) = &redis else {
+        panic!("{redis:?}")
+    };
+    assert_eq!(url.port(), Some(6380));
+    assert_eq!(
+        format!("{redis:?}"),
+        "Redis(redis://cache.internal:6380/2)",
+        "the password never shows"
+    );
+}
+
+#[test]
+fn a_bad_session_store_is_named_without_echoing_a_password() {
+    for bad in [
+        "memcached://:hunter2@cache:11211",
+        "redis://:hunter2@",
+        "redis://:hunter2@cache:6379/not-a-db",
+        "rediss://:hunter2@cache:6380",
+        "hunter2",
+    ] {
+        let errors = with(&[("SESSION_STORE", bad)]).unwrap_err();
+        assert_eq!(errors.variables(), vec!["SESSION_STORE"], "{bad}");
+        let text = errors.to_string();
+        assert!(!text.contains("hunter2"), "{bad}: {text}");
+        assert!(
+            text.contains("redis://"),
+            "{bad}: says what to use instead: {text}"
+        );
+    }
+}
+
+#[test]
+fn previous_secret_keys_are_parsed_and_a_bad_one_is_named_by_position_never_echoed() {
+    let other = "9a8b7c6d5e4f30211f2e3d4c5b6a79880123456789abcdef0f1e2d3c4b5a6978";
+    let two = format!("{other}, {KEY}");
+    let config =
+        load(&[valid(), vec![("APP_SECRET_KEY_PREVIOUS", two.as_str())]].concat()).unwrap();
+    assert_eq!(config.app.previous_session_secrets.len(), 2);
+    let broken = format!("{other},not-a-key-but-a-passphrase");
+    let errors =
+        load(&[valid(), vec![("APP_SECRET_KEY_PREVIOUS", broken.as_str())]].concat()).unwrap_err();
+    assert_eq!(errors.variables(), vec!["APP_SECRET_KEY_PREVIOUS"]);
+    let text = errors.to_string();
+    assert!(text.contains("entry 2"), "{text}");
+    assert!(
+        !text.contains("passphrase") && !text.contains(other),
+        "{text}"
+    );
+}
