@@ -98,10 +98,19 @@ impl RedisSessions {
     }
 
     /// Wraps the pages in the session layer and tells `AppSession` a session has no cookie bound.
+    /// With `APP_SECRET_KEY_PREVIOUS`, an id cookie sealed under an old key is sealed again first.
     pub fn around(&self, pages: Router, app: &AppSettings) -> Router {
-        pages
+        let pages = pages
             .layer(axum::Extension(Capacity::Unbounded))
-            .layer(self.layer(app))
+            .layer(self.layer(app));
+        if app.previous_session_secrets.is_empty() {
+            return pages;
+        }
+        let rotation = std::sync::Arc::new(IdCookieRotation::new(app));
+        pages.layer(axum::middleware::from_fn(move |request, next| {
+            let rotation = rotation.clone();
+            async move { rotation.reseal(request, next).await }
+        }))
     }
 
     /// Whether Redis answers now (readiness).
@@ -170,5 +179,103 @@ impl RedisSessions {
             .await
             .map_err(unavailable)?;
         Ok(set.is_some())
+    }
+}
+
+/// Key rotation for the id cookie: tower-sessions opens it with the current key only, so a cookie
+/// that opens only under a key in `APP_SECRET_KEY_PREVIOUS` is sealed again under the current one
+/// before the session layer reads it, and the browser gets the new value.
+struct IdCookieRotation {
+    name: &'static str,
+    secure: bool,
+    current: Key,
+    previous: Vec<Key>,
+}
+
+impl IdCookieRotation {
+    fn new(app: &AppSettings) -> Self {
+        let key = |secret| Key::from(&codec::id_cookie_key_bytes(secret));
+        Self {
+            name: super::cookie_name(app.base_url.is_https()),
+            secure: app.base_url.is_https(),
+            current: key(&app.session_secret),
+            previous: app.previous_session_secrets.iter().map(key).collect(),
+        }
+    }
+
+    /// The id cookie sealed again under the current key, if only a previous key opens it.
+    fn resealed(&self, value: &str) -> Option<String> {
+        use tower_sessions::cookie::{Cookie, CookieJar};
+        let opened_by = |key: &Key| {
+            let mut jar = CookieJar::new();
+            jar.add_original(Cookie::new(self.name, value.to_string()));
+            jar.private(key)
+                .get(self.name)
+                .map(|c| c.value().to_string())
+        };
+        if opened_by(&self.current).is_some() {
+            return None;
+        }
+        let id = self.previous.iter().find_map(opened_by)?;
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.current)
+            .add(Cookie::new(self.name, id));
+        jar.get(self.name).map(|c| c.value().to_string())
+    }
+
+    async fn reseal(
+        &self,
+        mut request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use axum::http::{HeaderValue, header};
+        let prefix = format!("{}=", self.name);
+        let found = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| pair.trim().strip_prefix(&prefix).map(str::to_string));
+        let Some(new_value) = found.and_then(|old| self.resealed(&old)) else {
+            return next.run(request).await;
+        };
+        // The session layer reads the resealed cookie; other cookies pass as they were.
+        let others: Vec<String> = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(str::trim)
+            .filter(|pair| !pair.starts_with(&prefix) && !pair.is_empty())
+            .map(str::to_string)
+            .collect();
+        let header_value = std::iter::once(format!("{prefix}{new_value}"))
+            .chain(others)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let Ok(header_value) = HeaderValue::from_str(&header_value) else {
+            return next.run(request).await;
+        };
+        request.headers_mut().insert(header::COOKIE, header_value);
+        tracing::debug!("session id cookie sealed again under the current key");
+        let mut response = next.run(request).await;
+        let already_set = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+        if !already_set {
+            let secure = if self.secure { "; Secure" } else { "" };
+            let cookie = format!(
+                "{prefix}{new_value}; HttpOnly; SameSite=Lax{secure}; Path=/; Max-Age={}",
+                IDLE_TIMEOUT.whole_seconds()
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        response
     }
 }

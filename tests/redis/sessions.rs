@@ -202,3 +202,31 @@ async fn the_app_starts_while_redis_is_down_and_logs_in_once_it_is_up() {
     app.login().await;
     assert!(app.page("/").await.contains("Jane Doe"));
 }
+
+#[tokio::test]
+async fn a_rotated_key_keeps_redis_sessions_and_reseals_the_id_cookie() {
+    const NEW_KEY: &str = "9a8b7c6d5e4f30211f2e3d4c5b6a79880123456789abcdef0f1e2d3c4b5a6978";
+    let redis = RedisServer::start();
+    let before = spawn_redis_app(&redis).await;
+    let old_cookie = session_cookie_of(&before.login().await);
+    let app_with = |previous: Vec<String>| {
+        spawn_app_with(Options {
+            session_store: auth0_login::config::SessionStoreSetting::Redis(redis.url()),
+            secret_key: Some(NEW_KEY.into()),
+            previous_secret_keys: previous,
+            ..Options::default()
+        })
+    };
+    let rotated = app_with(vec![SECRET_KEY.into()]).await;
+    let response = get_with_cookie(&rotated, "/", &old_cookie).await;
+    let resealed = session_cookie_of(&response);
+    assert_ne!(resealed, old_cookie, "the id cookie is sealed again");
+    assert!(
+        response.text().await.unwrap().contains("Jane Doe"),
+        "still logged in"
+    );
+    // Under the new key alone: the resealed cookie works, the old one reads as a guest.
+    let later = app_with(Vec::new()).await;
+    assert!(logged_in_as(&later, &resealed, "Jane Doe").await);
+    assert!(!logged_in_as(&later, &old_cookie, "Jane Doe").await);
+}
