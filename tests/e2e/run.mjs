@@ -25,6 +25,7 @@ const children = new Set();
 function start(name, command, args, env, ready) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: here, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', (err) => reject(new Error(`${name} could not start: ${err.message}`)));
     children.add(child);
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 20000);
@@ -271,6 +272,42 @@ const scenarios = {
       await page.screenshot({ path: join(shots, 'an_expiring_access_token_is_refreshed_and_call_api_keeps_working.png') });
     } finally {
       await stop(demo);
+    }
+    return null;
+  },
+
+  async the_provider_ends_the_session_by_back_channel_and_a_reload_is_a_guest({ page }) {
+    // Sessions in a real Redis; the demo provider sends the logout token, as Auth0 does when an
+    // administrator ends a session or the user logs out of another app on the same login.
+    const dir = join(shots, 'redis');
+    mkdirSync(dir, { recursive: true });
+    const redis = await start('redis', process.env.REDIS_SERVER || 'redis-server',
+      ['--port', '3300', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {}, 'Ready to accept connections');
+    const demo = await start('demo-redis', binary, ['--demo'], {
+      PORT: '3100',
+      APP_BASE_URL: 'http://localhost:3100',
+      SESSION_STORE: 'redis://127.0.0.1:3300/0',
+    }, 'open http://localhost:3100/');
+    try {
+      let provider = null;
+      page.on('request', (r) => { if (r.url().includes('/authorize?')) provider = new URL(r.url()).origin; });
+      await page.goto('http://localhost:3100/');
+      await page.click('#qsLoginBtn');
+      await page.click('#user-jane');
+      await page.waitForURL('http://localhost:3100/');
+      assert((await text(page)).includes('Welcome Jane Doe!'), 'logged in');
+      assert(provider, 'the provider was not seen');
+      await page.goto(`${provider}/demo/sessions`);
+      await page.click('button.endSession');
+      const outcome = await page.locator('#outcome').innerText();
+      assert(outcome.includes('the app answered 200'), `back-channel logout: ${outcome}`);
+      await page.screenshot({ path: join(shots, 'the_provider_ends_the_session_by_back_channel.provider.png') });
+      await page.goto('http://localhost:3100/');
+      assert((await text(page)).includes('Welcome Guest'), `still logged in after the provider ended the session: ${await text(page)}`);
+      await page.screenshot({ path: join(shots, 'the_provider_ends_the_session_by_back_channel_and_a_reload_is_a_guest.png') });
+    } finally {
+      await stop(demo);
+      await stop(redis);
     }
     return null;
   },
