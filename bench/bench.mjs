@@ -12,6 +12,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ const P = SMOKE
   : { rounds: 3, seconds: 5, conns: [1, 32, 256], logins: 50, memRequests: 100000, starts: 3, apiSeconds: 5, verifyIterations: 2000 };
 
 const PROVIDER_PORT = 4400;
+const REDIS_PORT = 4401;
 const ISSUER = `http://127.0.0.1:${PROVIDER_PORT}/`;
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
@@ -51,12 +53,17 @@ const appEnv = (port) => ({
 // "/" so that no developer's .env (dotenv searches upwards) changes what is measured.
 const ALL = [
   { key: 'ours', name: 'ours (axum)', port: 3400, cmd: join(release, 'auth0-login'), args: [], cwd: '/', session: /^auth0_session$/ },
+  { key: 'redis', name: 'ours, sessions in Redis', port: 3406, cmd: join(release, 'auth0-login'), args: [], cwd: '/', session: /^auth0_session$/, env: { SESSION_STORE: `redis://127.0.0.1:${REDIS_PORT}/0` } },
   { key: 'hello', name: 'bare axum (limit)', port: 3401, cmd: join(release, 'examples', 'bench_hello'), args: [], cwd: '/', limit: true },
   { key: 'flask', name: 'Flask dev server', port: 3402, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'python'), args: ['server.py'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
   { key: 'gunicorn', name: 'Flask + gunicorn -w 2', port: 3403, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'gunicorn'), args: ['-w', '2', '-b', '127.0.0.1:3403', 'server:app'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
   { key: 'express', name: 'Express + eoc', port: 3404, cmd: process.execPath, args: [join(peers, 'express-openid-connect', 'server.mjs')], cwd: join(peers, 'express-openid-connect'), session: /^appSession(\.\d+)?$/ },
 ];
-const systems = ALL.filter((s) => !onlyArg || onlyArg.includes(s.key) || s.key === 'ours');
+// bench/run --baseline REV: this app as it was at REV, measured beside today's in the same run.
+if (process.env.BENCH_BASELINE_BIN) {
+  ALL.splice(1, 0, { key: 'baseline', name: `ours at ${process.env.BENCH_BASELINE_REV || 'baseline'}`, port: 3407, cmd: process.env.BENCH_BASELINE_BIN, args: [], cwd: '/', session: /^auth0_session$/ });
+}
+const systems = ALL.filter((s) => !onlyArg || onlyArg.includes(s.key) || s.key === 'ours' || s.key === 'baseline');
 const API = { key: 'api', name: 'ours, with AUTH0_AUDIENCE', port: 3405, cmd: join(release, 'auth0-login'), args: [], cwd: '/' };
 
 const children = new Set();
@@ -240,10 +247,20 @@ async function firstOk(url, child, timeoutMs = 30000) {
 
 async function start(system, extraEnv = {}) {
   const t0 = process.hrtime.bigint();
-  const child = spawnLogged(system.name, system.cmd, system.args, { ...appEnv(system.port), ...extraEnv }, system.cwd);
+  const child = spawnLogged(system.name, system.cmd, system.args, { ...appEnv(system.port), ...(system.env || {}), ...extraEnv }, system.cwd);
   await firstOk(`http://127.0.0.1:${system.port}/`, child).catch((e) => { throw new Error(`${system.name}: ${e.message}`); });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   return { child, ms };
+}
+
+async function listening(port, timeoutMs = 10000) {
+  const accepts = () => new Promise((resolve) => {
+    const socket = new net.Socket();
+    socket.once('connect', () => { socket.destroy(); resolve(true); }).once('error', () => resolve(false)).connect(port, '127.0.0.1');
+  });
+  for (const started = Date.now(); !(await accepts()); await sleep(10)) {
+    if (Date.now() - started > timeoutMs) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+  }
 }
 
 // ---- wrk ---------------------------------------------------------------------------------
@@ -305,6 +322,13 @@ async function main() {
     CLIENT_ID, CLIENT_SECRET, API_AUDIENCE: AUDIENCE, PKCE_OPTIONAL: '1', REQUEST_STATS: '1',
   });
   await firstOk(`${ISSUER}.well-known/openid-configuration`, provider);
+  if (systems.some((s) => s.key === 'redis')) {
+    log(`== redis-server on 127.0.0.1:${REDIS_PORT} (ours, sessions in Redis)`);
+    mkdirSync(join(work, 'redis'), { recursive: true });
+    spawnLogged('redis-server', process.env.REDIS_SERVER || 'redis-server',
+      ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', join(work, 'redis')], {});
+    await listening(REDIS_PORT);
+  }
 
   // 5. Start-up time to the first 200 on /, alternating; the last start stays up.
   log(`== start-up: ${P.starts} start(s) each, alternating`);
@@ -547,7 +571,7 @@ function report() {
   console.log(`written to ${out}`);
 
   // Sanity (smoke and full): the figures must come from working systems.
-  for (const k of ['ours', 'hello']) for (const c of P.conns) {
+  for (const k of ['ours', 'hello', 'redis', 'baseline'].filter((x) => R[x])) for (const c of P.conns) {
     const w = R[k].wrk[c];
     if (!w || w.non2xx || w.errors || !(w.rps > 0)) failures.push(`${name[k]} at ${c} conn: ${JSON.stringify(w)}`);
   }

@@ -230,3 +230,44 @@ async fn a_rotated_key_keeps_redis_sessions_and_reseals_the_id_cookie() {
     assert!(logged_in_as(&later, &resealed, "Jane Doe").await);
     assert!(!logged_in_as(&later, &old_cookie, "Jane Doe").await);
 }
+
+/// tower-sessions saves a changed session after the handler, and answers a bare, empty 500 when
+/// that save fails. A page view that slides the idle deadline (hourly) while Redis refuses writes
+/// must get the session-store page instead.
+#[tokio::test]
+async fn a_save_that_fails_after_the_page_is_made_is_a_page_not_a_bare_500() {
+    use std::str::FromStr;
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::Id;
+    use tower_sessions_redis_store::RedisStore;
+    use tower_sessions_redis_store::fred::prelude::ClientLike;
+    use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
+
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let cookie = session_cookie_of(&app.login().await);
+    // Age the session's last slide by two hours, through the store's own API.
+    let (sid, _) = app.provider().last_session().unwrap();
+    let client = redis.client().await;
+    let ids: Vec<String> = client
+        .smembers(format!("auth0_login:sid:{sid}"))
+        .await
+        .unwrap();
+    let store = RedisStore::new(client.clone());
+    let id = Id::from_str(&ids[0]).unwrap();
+    let mut record = store.load(&id).await.unwrap().unwrap();
+    let user = record.data.get_mut("u").unwrap();
+    user["ra"] = json!(user["ra"].as_i64().unwrap() - 7200);
+    store.save(&record).await.unwrap();
+
+    let pause = CustomCommand::new_static("CLIENT", ClusterHash::FirstKey, false);
+    let _: () = client
+        .custom(pause, vec!["PAUSE", "4000", "WRITE"])
+        .await
+        .unwrap();
+    let response = get_with_cookie(&app, "/", &cookie).await;
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{html:?}");
+    assert_eq!(error_code(&html), "session_store_unavailable");
+}
