@@ -57,6 +57,7 @@ const ALL = [
   { key: 'hello', name: 'bare axum (limit)', port: 3401, cmd: join(release, 'examples', 'bench_hello'), args: [], cwd: '/', limit: true },
   { key: 'flask', name: 'Flask dev server', port: 3402, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'python'), args: ['server.py'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
   { key: 'gunicorn', name: 'Flask + gunicorn -w 2', port: 3403, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'gunicorn'), args: ['-w', '2', '-b', '127.0.0.1:3403', 'server:app'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
+  { key: 'axumoidc', name: 'axum-oidc 0.6 (Rust)', port: 3408, cmd: join(work, 'axum-oidc-target', 'release', 'axum-oidc-peer'), args: [], cwd: '/', session: /^id$/, redirect: '/login' },
   { key: 'express', name: 'Express + eoc', port: 3404, cmd: process.execPath, args: [join(peers, 'express-openid-connect', 'server.mjs')], cwd: join(peers, 'express-openid-connect'), session: /^appSession(\.\d+)?$/ },
 ];
 // bench/run --baseline REV: this app as it was at REV, measured beside today's in the same run.
@@ -319,6 +320,7 @@ async function main() {
     PROVIDER_PORT: String(PROVIDER_PORT),
     APP_BASE_URL: base(ALL[0].port),
     EXTRA_APP_BASE_URLS: [...ALL.slice(1), API].map((s) => base(s.port)).join(','),
+    EXTRA_REDIRECT_URIS: ALL.filter((s) => s.redirect).map((s) => `${base(s.port)}${s.redirect}`).join(','),
     CLIENT_ID, CLIENT_SECRET, API_AUDIENCE: AUDIENCE, PKCE_OPTIONAL: '1', REQUEST_STATS: '1',
   });
   await firstOk(`${ISSUER}.well-known/openid-configuration`, provider);
@@ -531,6 +533,21 @@ function report() {
       goals.push(`- GET / at ${c} conn: ${fmt(x, 1)}× ${name[k]} (goal ≥ ${want}×): ${mark(x >= want)}.`);
     }
   }
+  if (g('axumoidc').wrk) {
+    const peer = g('axumoidc');
+    const ahead = (label, ours, theirs, lowerIsBetter) => {
+      const ok = lowerIsBetter ? ours <= theirs : ours >= theirs;
+      goals.push(`- Ahead of axum-oidc, ${label}: ours ${fmt(ours, 1)}, axum-oidc ${fmt(theirs, 1)}: ${mark(ok)}.`);
+    };
+    for (const c of P.conns) ahead(`GET / req/s at ${c} conn`, o.wrk[c]?.rps, peer.wrk[c]?.rps, false);
+    ahead('app CPU µs per GET / (32 conns)', o.wrk[32]?.cpuUsPerRequest, peer.wrk[32]?.cpuUsPerRequest, true);
+    ahead('CPU ms per login', o.loginCpuMs, peer.loginCpuMs, true);
+    ahead('wall ms per login', o.loginWallMs, peer.loginWallMs, true);
+    ahead('RSS MiB idle', o.idleMiB, peer.idleMiB, true);
+    ahead(`RSS MiB after ${fmt(P.memRequests)} requests`, o.loadedMiB, peer.loadedMiB, true);
+    ahead('session cookie bytes (ours holds the session, theirs an id into server memory)', o.cookieBytes, peer.cookieBytes, true);
+    ahead('ms to first 200', o.startMs, peer.startMs, true);
+  }
   if (g('flask').loginCpuMs !== undefined) {
     const x = o.loginCpuMs / g('flask').loginCpuMs;
     goals.push(`- CPU per login: ${fmt(x * 100, 1)}% of Flask's (goal ≤ 10%): ${mark(x <= 0.1)}.`);
@@ -560,7 +577,7 @@ function report() {
     '',
     ...apiLines,
     '',
-    '## Goals (issue 5)',
+    '## Goals (issues 5 and 15)',
     '',
     ...goals,
     '',

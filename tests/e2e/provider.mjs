@@ -5,6 +5,7 @@
 // Env: PROVIDER_PORT (4000), APP_BASE_URL (http://localhost:3000), CLIENT_ID, CLIENT_SECRET.
 // For bench/ (several apps on one client, side by side), also:
 //   EXTRA_APP_BASE_URLS  comma-separated further app origins allowed to log in and out;
+//   EXTRA_REDIRECT_URIS  comma-separated further redirect URIs (axum-oidc answers on /login);
 //   PKCE_OPTIONAL=1      accept logins without PKCE (the Flask quickstart sends none);
 //   API_AUDIENCE         an API identifier: the client may then get RS256 JWT access tokens for it
 //                        by client_credentials (resource=API_AUDIENCE), as from an Auth0 API;
@@ -22,7 +23,7 @@ const configuration = {
     {
       client_id: process.env.CLIENT_ID || 'e2e-client',
       client_secret: process.env.CLIENT_SECRET || 'e2e-secret-that-is-long-enough-for-hs256-0123456789',
-      redirect_uris: apps.map((a) => `${a}/callback`),
+      redirect_uris: [...apps.map((a) => `${a}/callback`), ...(process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean)],
       post_logout_redirect_uris: apps,
       token_endpoint_auth_method: 'client_secret_basic',
       grant_types: audience ? ['authorization_code', 'client_credentials'] : ['authorization_code'],
