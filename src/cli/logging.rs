@@ -7,7 +7,11 @@
 pub(super) fn init() {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // tower-sessions opens an INFO span on every session read, which costs each page view
+        // its formatting and says nothing a log reader needs; its warnings still show.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,tower_sessions_core=warn")
+        });
     let format = std::env::var("LOG_FORMAT").unwrap_or_default();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

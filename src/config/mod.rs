@@ -17,8 +17,8 @@ use url::Url;
 
 pub use dotenv::load_dotenv;
 pub use parse::{
-    AppBaseUrl, SessionStoreSetting, discovery_url_for, parse_provider_base, parse_secret_key,
-    redis_display, valid_organization,
+    AppBaseUrl, SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base,
+    parse_secret_key, redis_display, valid_organization,
 };
 
 /// A value that must never reach a page or a log.
@@ -85,6 +85,8 @@ pub struct AppSettings {
     pub previous_session_secrets: Vec<SessionSecret>,
     /// `SESSION_STORE`: cookies (default) or Redis.
     pub session_store: SessionStoreSetting,
+    /// `AUTH0_USERINFO`: when a login also fetches `/userinfo`.
+    pub userinfo: UserinfoSetting,
     pub scope: String,
     pub audience: Option<String>,
     /// `AUTH0_ORGANIZATION`: every login is for this Auth0 Organization (id or name), and checked.
@@ -163,6 +165,7 @@ impl AppSettings {
         let previous_session_secrets =
             problems.take(parse::previous_secret_keys(get("APP_SECRET_KEY_PREVIOUS")));
         let session_store = problems.take(parse::session_store(get("SESSION_STORE")));
+        let userinfo = problems.take(parse::userinfo(get("AUTH0_USERINFO")));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
         let api_url = problems.take(parse::api_url(get("API_URL")));
         let settings = (|| {
@@ -172,6 +175,7 @@ impl AppSettings {
                 session_secret: session_secret?,
                 previous_session_secrets: previous_session_secrets?,
                 session_store: session_store?,
+                userinfo: userinfo?,
                 scope: scope?,
                 audience: get("AUTH0_AUDIENCE"),
                 organization: organization?,

@@ -63,6 +63,31 @@ pub(super) fn session_secret(raw: Option<String>, mode: Mode) -> Result<SessionS
     }
 }
 
+/// `AUTH0_USERINFO`: when a login also asks `/userinfo` for the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserinfoSetting {
+    /// Only when the ID token lacks a claim the scope asked for (Auth0's ID tokens carry them).
+    Auto,
+    Always,
+    Never,
+}
+
+pub(super) fn userinfo(raw: Option<String>) -> Result<UserinfoSetting, Problem> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("auto") => Ok(UserinfoSetting::Auto),
+        Some("always") => Ok(UserinfoSetting::Always),
+        Some("never") => Ok(UserinfoSetting::Never),
+        Some(other) => Err(Problem::new(
+            "AUTH0_USERINFO",
+            format!(
+                "{:?} is not auto, always or never",
+                crate::token_check::text::truncate(other, 40)
+            ),
+            "Use auto (the default: /userinfo only when the ID token lacks a claim the scope asked for), always, or never.",
+        )),
+    }
+}
+
 /// `SESSION_STORE`: where sessions live.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SessionStoreSetting {

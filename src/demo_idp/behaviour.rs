@@ -44,6 +44,9 @@ pub struct Behaviour {
     pub auth_time_offset_secs: i64,
     /// The access token's lifetime (`expires_in`, and `exp` in a JWT access token).
     pub access_token_lifetime_secs: i64,
+    /// Claims left out of the ID token but still in userinfo (a provider whose ID tokens carry
+    /// only the minimum, unlike Auth0's).
+    pub id_token_omits: Vec<String>,
 }
 
 impl Default for Behaviour {
@@ -70,6 +73,7 @@ impl Default for Behaviour {
             drop_org_claims: false,
             auth_time_offset_secs: 0,
             access_token_lifetime_secs: 86_400,
+            id_token_omits: Vec::new(),
         }
     }
 }

@@ -143,6 +143,7 @@ struct IdpState {
     last_session: Mutex<Option<(String, String)>>,
     /// The size of the last ID token issued.
     last_id_token_bytes: AtomicUsize,
+    userinfo_requests: AtomicUsize,
 }
 
 type Shared = Arc<IdpState>;
@@ -191,6 +192,7 @@ impl DemoProvider {
             sessions: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
             last_session: Mutex::new(None),
             last_id_token_bytes: AtomicUsize::new(0),
+            userinfo_requests: AtomicUsize::new(0),
         });
         let router = router(state.clone());
         let task = tokio::spawn(async move {
@@ -268,6 +270,11 @@ impl DemoProvider {
     /// The newest session at the provider: its `sid` and its user's `sub`.
     pub fn last_session(&self) -> Option<(String, String)> {
         lock(&self.state.last_session).clone()
+    }
+
+    /// Requests to `/userinfo`.
+    pub fn userinfo_count(&self) -> usize {
+        self.state.userinfo_requests.load(Ordering::SeqCst)
     }
 
     pub fn token_request_count(&self) -> usize {

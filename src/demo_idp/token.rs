@@ -72,7 +72,11 @@ pub(super) async fn token(
     lock(&s.access_tokens).insert(access_token.clone(), profile.clone());
     let id_token = match b.raw_id_token.clone() {
         Some(raw) => raw,
-        None => id_token(&s, &client, &grant, profile, &access_token, &b),
+        None => {
+            let mut claims = profile;
+            claims.retain(|k, _| !b.id_token_omits.contains(k));
+            id_token(&s, &client, &grant, claims, &access_token, &b)
+        }
     };
     s.last_id_token_bytes
         .store(id_token.len(), Ordering::SeqCst);
@@ -310,6 +314,7 @@ fn id_token(
 }
 
 pub(super) async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    s.userinfo_requests.fetch_add(1, Ordering::SeqCst);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())

@@ -17,7 +17,7 @@ use url::Url;
 use super::outcome::{LoginError, VerifiedLogin, check_auth_time, check_organization};
 use super::params::AuthorizeParams;
 use super::{ClientAuth, Metadata, Provider, ProviderFailure, describe_reqwest};
-use crate::config::{AppSettings, Secret, TenantSettings};
+use crate::config::{AppSettings, Secret, TenantSettings, UserinfoSetting};
 use crate::primitives::{random_token, unix_now};
 use crate::session::LoginTransaction;
 use crate::token_check::{
@@ -68,6 +68,7 @@ pub struct LoginClient {
     redirect_uri: String,
     post_logout_uri: String,
     scope: String,
+    userinfo: UserinfoSetting,
     pub(super) audience: Option<String>,
     pub(super) refreshes: super::refresh::RefreshFlights,
 }
@@ -93,6 +94,32 @@ fn auth_context(claims: &Map<String, Value>) -> (Option<i64>, Option<String>, Ve
     (auth_time, acr.map(|a| a.chars().take(128).collect()), amr)
 }
 
+/// The claims that show a scope was answered in the ID token (OIDC Core §5.4).
+const SCOPE_CLAIMS: [(&str, &str); 4] = [
+    ("profile", "name"),
+    ("email", "email"),
+    ("address", "address"),
+    ("phone", "phone_number"),
+];
+
+/// Whether a login should ask `/userinfo`: always, never, or (auto) when the ID token lacks a
+/// claim that a scope asked for implies. Auth0's ID tokens carry them: auto saves a request.
+fn wants_userinfo(
+    setting: UserinfoSetting,
+    scope: &str,
+    id_token_profile: &Map<String, Value>,
+) -> bool {
+    match setting {
+        UserinfoSetting::Always => true,
+        UserinfoSetting::Never => false,
+        UserinfoSetting::Auto => scope.split_whitespace().any(|s| {
+            SCOPE_CLAIMS
+                .iter()
+                .any(|(scope, claim)| *scope == s && !id_token_profile.contains_key(*claim))
+        }),
+    }
+}
+
 impl LoginClient {
     pub fn new(provider: Arc<Provider>, tenant: &TenantSettings, app: &AppSettings) -> Self {
         Self {
@@ -104,6 +131,7 @@ impl LoginClient {
             post_logout_uri: app.base_url.post_logout().to_string(),
             scope: app.scope.clone(),
             audience: app.audience.clone(),
+            userinfo: app.userinfo,
             refreshes: super::refresh::RefreshFlights::default(),
         }
     }
@@ -218,8 +246,10 @@ impl LoginClient {
             .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        self.merge_userinfo(&metadata, &tokens.access_token, &mut profile)
-            .await;
+        if wants_userinfo(self.userinfo, &self.scope, &profile) {
+            self.merge_userinfo(&metadata, &tokens.access_token, &mut profile)
+                .await;
+        }
         let permissions = self.permissions_of(&tokens.access_token).await;
         Ok(VerifiedLogin {
             profile,

@@ -22,3 +22,4 @@ mod request_edges;
 mod session_cookie;
 mod slowloris;
 mod tokens;
+mod userinfo;

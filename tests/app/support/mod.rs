@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 
 use auth0_login::Application;
 use auth0_login::config::{
-    AppBaseUrl, AppSettings, Config, Secret, SessionStoreSetting, TenantSettings, parse_secret_key,
+    AppBaseUrl, AppSettings, Config, Secret, SessionStoreSetting, TenantSettings, UserinfoSetting,
+    parse_secret_key,
 };
 use auth0_login::demo_idp::{ClientRegistration, DemoProvider};
 use auth0_login::session::cookie::SessionKeys;
@@ -54,6 +55,8 @@ pub struct Options {
     pub previous_secret_keys: Vec<String>,
     /// `SESSION_STORE`.
     pub session_store: SessionStoreSetting,
+    /// `AUTH0_USERINFO`.
+    pub userinfo: UserinfoSetting,
 }
 
 impl Default for Options {
@@ -71,6 +74,7 @@ impl Default for Options {
             secret_key: None,
             previous_secret_keys: Vec::new(),
             session_store: SessionStoreSetting::Cookie,
+            userinfo: UserinfoSetting::Auto,
         }
     }
 }
@@ -141,6 +145,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
                 .map(|k| parse_secret_key(k).unwrap())
                 .collect(),
             session_store: options.session_store.clone(),
+            userinfo: options.userinfo,
             scope: options.scope.clone(),
             audience: options.audience.clone(),
             organization: options.organization.clone(),
