@@ -82,7 +82,14 @@ pub async fn backchannel_logout(
             (None, Some(sub)) => ("sub", sub),
             (None, None) => return Ok(Some(0)),
         };
-        store.end_sessions(kind, value).await.map(Some)
+        match store.end_sessions(kind, value).await {
+            Ok(ended) => Ok(Some(ended)),
+            Err(err) => {
+                // Nothing (or not everything) was ended: the provider may send it again.
+                store.forget_jti(&request.jti).await;
+                Err(err)
+            }
+        }
     }
     .await;
     match ended {

@@ -165,6 +165,14 @@ impl RedisSessions {
         Ok(ended)
     }
 
+    /// Forgets a `jti` (its logout could not be carried out: the provider's retry must not be
+    /// refused as a replay). Best effort: the store may be the reason it failed.
+    pub async fn forget_jti(&self, jti: &str) {
+        if let Err(err) = self.pool.del::<(), _>(Self::index_key("jti", jti)).await {
+            tracing::warn!(error = %err, "could not forget a logout token's jti");
+        }
+    }
+
     /// Remembers a logout token's `jti` for `ttl_secs`; `false` if it was seen before.
     pub async fn first_use_of_jti(&self, jti: &str, ttl_secs: i64) -> Result<bool, SessionError> {
         let set: Option<String> = self

@@ -158,3 +158,39 @@ async fn each_invalid_logout_token_is_refused_naming_the_check_and_ends_nothing(
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     assert!(logged_in_as(&app, &cookie, "Jane Doe").await);
 }
+
+/// When the sessions cannot be ended (here Redis refuses the index read, by ACL), the answer is
+/// 503 and the `jti` is forgotten, so the provider's retry of the same token is carried out.
+#[tokio::test]
+async fn a_logout_that_could_not_be_carried_out_can_be_retried_with_the_same_token() {
+    use tower_sessions_redis_store::fred::prelude::ClientLike;
+    use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
+
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let (cookie, sid) = browser_login(&app, "jane").await;
+    let provider = app.provider();
+    let token = provider.sign_logout_token(&provider.logout_claims(Some(&sid), Some("demo|jane")));
+    let client = redis.client().await;
+    let acl = |rule: &'static str| {
+        let client = client.clone();
+        async move {
+            let command = CustomCommand::new_static("ACL", ClusterHash::FirstKey, false);
+            let _: () = client
+                .custom(command, vec!["SETUSER", "default", rule])
+                .await
+                .unwrap();
+        }
+    };
+    acl("-smembers").await;
+    let (status, body) = provider.send_logout_token(&token).await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        logged_in_as(&app, &cookie, "Jane Doe").await,
+        "nothing was ended"
+    );
+    acl("+smembers").await;
+    let (status, body) = provider.send_logout_token(&token).await.unwrap();
+    assert_eq!(status, 200, "the retry is not a replay: {body}");
+    assert!(!logged_in_as(&app, &cookie, "Jane Doe").await);
+}
