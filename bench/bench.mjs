@@ -553,7 +553,8 @@ function report() {
     goals.push(`- CPU per login: ${fmt(x * 100, 1)}% of Flask's (goal ≤ 10%): ${mark(x <= 0.1)}.`);
     const m = o.loadedMiB / g('flask').loadedMiB;
     const mi = o.idleMiB / g('flask').idleMiB;
-    goals.push(`- Memory: ${fmt(mi * 100, 0)}% of Flask's idle, ${fmt(m * 100, 0)}% after the load (goal ≤ 25%): ${mark(m <= 0.25 && mi <= 0.25)}.`);
+    goals.push(`- Memory after the load: ${fmt(m * 100, 0)}% of Flask's (goal ≤ 25%): ${mark(m <= 0.25)}.`);
+    goals.push(`- Memory idle: ${fmt(mi * 100, 0)}% of Flask's (goal ≤ 1/6, 16.7%): ${mark(mi <= 1 / 6)}.`);
     goals.push(`- Session cookie: ${o.cookieBytes} bytes vs the Flask quickstart's ${g('flask').cookieBytes} (goal: no larger): ${mark(o.cookieBytes <= g('flask').cookieBytes)}.`);
   }
   const cpuView = o.wrk[32]?.cpuUsPerRequest;
@@ -577,6 +578,7 @@ function report() {
     '',
     ...apiLines,
     '',
+    ...(existsSync(join(work, 'pageview-breakdown.md')) ? ['## Where a page view\'s CPU goes', '', readFileSync(join(work, 'pageview-breakdown.md'), 'utf8').trim(), ''] : []),
     '## Goals (issues 5 and 15)',
     '',
     ...goals,
