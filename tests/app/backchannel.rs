@@ -13,12 +13,7 @@ async fn in_cookie_mode_backchannel_logout_answers_501_naming_session_store() {
     let (sid, sub) = app.provider().last_session().unwrap();
     let provider = app.provider();
     let token = provider.sign_logout_token(&provider.logout_claims(Some(&sid), Some(&sub)));
-    let response = reqwest::Client::new()
-        .post(format!("{}/backchannel-logout", app.base))
-        .form(&[("logout_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_logout_token(&token).await;
     assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body = response.text().await.unwrap();

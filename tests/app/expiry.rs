@@ -35,12 +35,7 @@ fn forge_user(user: UserSession, expires_at: i64) -> String {
 }
 
 async fn home_with(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
-    let response = reqwest::Client::new()
-        .get(format!("{}/", app.base))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with_cookie("/", cookie).await;
     let cookies = set_cookies(&response);
     (response.text().await.unwrap(), cookies)
 }

@@ -22,12 +22,7 @@ async fn app_with_keys(current: &str, previous: &[&str]) -> TestApp {
 
 /// GET / with this Cookie header: (status, body, the session's new cookie value if any).
 async fn view(app: &TestApp, cookie: &str) -> (StatusCode, String, Option<String>) {
-    let response = reqwest::Client::new()
-        .get(format!("{}/", app.base))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with_cookie("/", cookie).await;
     let written = set_cookies(&response)
         .into_iter()
         .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))

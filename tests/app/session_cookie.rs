@@ -172,12 +172,7 @@ async fn a_profile_beyond_what_cookies_hold_gets_a_page_naming_session_store() {
 
 /// Sends `cookies` (`name=value` each) to `/` and answers (status, body, Set-Cookies).
 async fn home_with(app: &TestApp, cookies: &[String]) -> (StatusCode, String, Vec<String>) {
-    let response = reqwest::Client::new()
-        .get(format!("{}/", app.base))
-        .header("Cookie", cookies.join("; "))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with_cookie("/", &cookies.join("; ")).await;
     let set = set_cookies(&response);
     (response.status(), response.text().await.unwrap(), set)
 }

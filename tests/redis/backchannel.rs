@@ -73,12 +73,7 @@ async fn the_answer_is_200_with_no_store_and_a_replayed_jti_is_refused() {
     browser_login(&app, "jane").await;
     let provider = app.provider();
     let token = provider.sign_logout_token(&provider.logout_claims(None, Some("demo|jane")));
-    let response = reqwest::Client::new()
-        .post(format!("{}/backchannel-logout", app.base))
-        .form(&[("logout_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_logout_token(&token).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
     // She logs in again; the same token, replayed, must not end the new session.

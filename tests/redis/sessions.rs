@@ -10,25 +10,18 @@ use tower_sessions_redis_store::fred::prelude::{KeysInterface, SetsInterface};
 use crate::server::{RedisServer, spawn_redis_app};
 use crate::support::*;
 
-/// GET `path` with only this Cookie header (another browser holding a copy of the cookie).
-pub async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{}{path}", app.base))
-        .header("Cookie", cookie)
-        .send()
+/// The session ids indexed under the provider's session `sid`.
+pub async fn ids_of_sid(redis: &RedisServer, sid: &str) -> Vec<String> {
+    redis
+        .client()
+        .await
+        .smembers(format!("auth0_login:sid:{sid}"))
         .await
         .unwrap()
 }
 
 pub async fn logged_in_as(app: &TestApp, cookie: &str, name: &str) -> bool {
-    let html = get_with_cookie(app, "/", cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_with_cookie("/", cookie).await.text().await.unwrap();
     assert!(
         html.contains(name) || html.contains("Welcome Guest"),
         "{html}"
@@ -86,10 +79,7 @@ async fn logout_deletes_the_record_so_a_copied_cookie_is_dead() {
     );
     let (sid, _) = app.provider().last_session().unwrap();
     let client = redis.client().await;
-    let ids: Vec<String> = client
-        .smembers(format!("auth0_login:sid:{sid}"))
-        .await
-        .unwrap();
+    let ids = ids_of_sid(&redis, &sid).await;
     let logout = app.get("/logout").await;
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
     let record: Option<Vec<u8>> = client.get(&ids[0]).await.unwrap();
@@ -142,20 +132,17 @@ async fn a_redis_outage_is_a_503_page_naming_the_store_and_the_app_recovers_by_i
     let cookie = session_cookie_of(&app.login().await);
     redis.stop().await;
 
-    let response = get_with_cookie(&app, "/", &cookie).await;
+    let response = app.get_with_cookie("/", &cookie).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let html = response.text().await.unwrap();
     assert_eq!(error_code(&html), "session_store_unavailable");
     assert!(html.contains("SESSION_STORE"), "{html}");
     // A guest page needs no session; readiness says what is wrong; nothing is a bare 500.
-    assert_eq!(
-        get_with_cookie(&app, "/", "").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get_with_cookie("/", "").await.status(), StatusCode::OK);
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(ready.text().await.unwrap().contains("session store"));
-    let login = get_with_cookie(&app, "/login", "").await;
+    let login = app.get_with_cookie("/login", "").await;
     assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         error_code(&login.text().await.unwrap()),
@@ -165,7 +152,7 @@ async fn a_redis_outage_is_a_503_page_naming_the_store_and_the_app_recovers_by_i
     redis.restart();
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for _ in 0..50 {
-        status = get_with_cookie(&app, "/", &cookie).await.status();
+        status = app.get_with_cookie("/", &cookie).await.status();
         if status == StatusCode::OK {
             break;
         }
@@ -192,7 +179,7 @@ async fn the_app_starts_while_redis_is_down_and_logs_in_once_it_is_up() {
     redis.restart();
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for _ in 0..50 {
-        status = get_with_cookie(&app, "/login", "").await.status();
+        status = app.get_with_cookie("/login", "").await.status();
         if status == StatusCode::SEE_OTHER {
             break;
         }
@@ -218,7 +205,7 @@ async fn a_rotated_key_keeps_redis_sessions_and_reseals_the_id_cookie() {
         })
     };
     let rotated = app_with(vec![SECRET_KEY.into()]).await;
-    let response = get_with_cookie(&rotated, "/", &old_cookie).await;
+    let response = rotated.get_with_cookie("/", &old_cookie).await;
     let resealed = session_cookie_of(&response);
     assert_ne!(resealed, old_cookie, "the id cookie is sealed again");
     assert!(
@@ -249,10 +236,7 @@ async fn a_save_that_fails_after_the_page_is_made_is_a_page_not_a_bare_500() {
     // Age the session's last slide by two hours, through the store's own API.
     let (sid, _) = app.provider().last_session().unwrap();
     let client = redis.client().await;
-    let ids: Vec<String> = client
-        .smembers(format!("auth0_login:sid:{sid}"))
-        .await
-        .unwrap();
+    let ids = ids_of_sid(&redis, &sid).await;
     let store = RedisStore::new(client.clone());
     let id = Id::from_str(&ids[0]).unwrap();
     let mut record = store.load(&id).await.unwrap().unwrap();
@@ -265,7 +249,7 @@ async fn a_save_that_fails_after_the_page_is_made_is_a_page_not_a_bare_500() {
         .custom(pause, vec!["PAUSE", "4000", "WRITE"])
         .await
         .unwrap();
-    let response = get_with_cookie(&app, "/", &cookie).await;
+    let response = app.get_with_cookie("/", &cookie).await;
     let status = response.status();
     let html = response.text().await.unwrap();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{html:?}");

@@ -195,6 +195,30 @@ impl TestApp {
         self.provider.as_ref().expect("this app has a provider")
     }
 
+    /// GET `path` carrying only this Cookie header (another browser holding a copy, or a forged
+    /// or tampered cookie), redirects not followed.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POSTs a logout token to `/backchannel-logout` as a provider does.
+    pub async fn post_logout_token(&self, token: &str) -> Response {
+        Client::new()
+            .post(format!("{}/backchannel-logout", self.base))
+            .form(&[("logout_token", token)])
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client
             .get(format!("{}{path}", self.base))
