@@ -3,8 +3,9 @@
 //! House rules (who may import whom), bottom to top; nothing imports upwards, so there is no cycle:
 //! - `primitives` (time, randomness) and `token_check` (the JWT guide as code) are leaves;
 //!   `token_check` imports only `primitives`.
-//! - `config` (settings), `session` (the typed cookie session: storage, no HTTP) and `used_logins`
-//!   sit on them; `oidc` (the provider and the login protocol) on those.
+//! - `config` (settings), `session` (the typed session and its two stores: our encrypted cookies
+//!   or Redis; their layers speak cookies, nothing there renders a page) and `used_logins` sit on
+//!   them; `oidc` (the provider and the login protocol) on those.
 //! - `state` holds what handlers share; `views` (templates) and `error` (`AppError`, its page)
 //!   know HTTP and pages; `routes` (one file per route, plus the extractors) use all of the above.
 //! - `startup` wires the router and server, `serve` runs connections, `cli` is the command line.
