@@ -161,20 +161,13 @@ pub async fn render_errors(
 ) -> Response {
     let session = request.extensions().get::<Session>().cloned();
     let mut response = next.run(request).await;
-    let Some(AppError(error)) = response.extensions_mut().remove::<AppError>() else {
+    let Some(error) = response.extensions_mut().remove::<AppError>() else {
         return response;
     };
-    let (status, code) = (error.status.as_u16(), error.code);
-    let detail = error.log_detail.as_deref().unwrap_or("");
-    if error.status.is_server_error() {
-        tracing::warn!(status, code, detail, "answered with an error page");
-    } else {
-        tracing::info!(status, code, detail, "answered with an error page");
-    }
     // The nav shows who is logged in; a store that does not answer shows nobody (and is not
     // asked twice).
     let user = match session {
-        Some(session) if error.code != "session_store_unavailable" => {
+        Some(session) if error.0.code != "session_store_unavailable" => {
             AppSession::new(session, Capacity::Unbounded)
                 .user()
                 .await
@@ -183,11 +176,20 @@ pub async fn render_errors(
         }
         _ => None,
     };
-    error_page(&state, *error, user.as_ref())
+    error_page(&state, error, user.as_ref())
 }
 
-/// The error page for `error`, with the nav showing `user`.
-pub fn error_page(state: &AppState, error: ErrorDetails, user: Option<&UserSession>) -> Response {
+/// The error page for `error`, with the nav showing `user`, and its one log line (a warning for
+/// a 5xx).
+fn error_page(state: &AppState, AppError(error): AppError, user: Option<&UserSession>) -> Response {
+    let (status, code) = (error.status.as_u16(), error.code);
+    let detail = error.log_detail.as_deref().unwrap_or("");
+    if error.status.is_server_error() {
+        tracing::warn!(status, code, detail, "answered with an error page");
+    } else {
+        tracing::info!(status, code, detail, "answered with an error page");
+    }
+    let error = *error;
     let status = error.status;
     let mut page = ErrorPage {
         layout: Layout::new(state, user),
@@ -214,16 +216,9 @@ pub async fn bare_session_failure_page(
     if !bare {
         return response;
     }
-    let AppError(details) = AppError::from(SessionError::Unavailable(
-        "the session could not be saved after the page was made".into(),
-    ));
-    tracing::warn!(
-        status = details.status.as_u16(),
-        code = details.code,
-        detail = details.log_detail.as_deref().unwrap_or(""),
-        "answered with an error page"
-    );
-    error_page(&state, *details, None)
+    let error =
+        SessionError::Unavailable("the session could not be saved after the page was made".into());
+    error_page(&state, error.into(), None)
 }
 
 /// The page for a session write the cookie store refused after the handler (a bug in a size
@@ -235,12 +230,5 @@ pub fn session_write_failure_page(state: &AppState, failure: WriteFailure) -> Re
         }
         WriteFailure::Seal(why) => AppError::internal(format!("session not sealed: {why}")),
     };
-    let AppError(details) = error;
-    tracing::warn!(
-        status = details.status.as_u16(),
-        code = details.code,
-        detail = details.log_detail.as_deref().unwrap_or(""),
-        "answered with an error page"
-    );
-    error_page(state, *details, None)
+    error_page(state, error, None)
 }
