@@ -223,11 +223,8 @@ where
             request.extensions_mut().insert(Capacity::Cookie);
             let mut response = inner.call(request).await?;
 
+            // A save with no data (logout, a consumed login) marks the cookies for deletion.
             if session.is_modified() || incoming.reseal {
-                if session.is_empty().await {
-                    shared.write(&mut response, None, &incoming.present, 0);
-                    return Ok(response);
-                }
                 if let Err(err) = session.save().await {
                     let failure = store
                         .failure
@@ -242,16 +239,17 @@ where
                     return Ok((shared.on_write_failure)(failure));
                 }
             }
-            let sealed = store.sealed.lock().ok().and_then(|mut s| s.take());
-            if store.emptied.load(Ordering::Acquire) {
-                shared.write(&mut response, None, &incoming.present, 0);
-                return Ok(response);
-            }
+            let (sealed, first_stale) = if store.emptied.load(Ordering::Acquire) {
+                (None, 0)
+            } else {
+                let sealed = store.sealed.lock().ok().and_then(|mut s| s.take());
+                (sealed, incoming.read_from)
+            };
             shared.write(
                 &mut response,
                 sealed.as_ref(),
                 &incoming.present,
-                incoming.read_from,
+                first_stale,
             );
             Ok(response)
         })
