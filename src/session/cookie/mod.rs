@@ -224,20 +224,20 @@ where
             let mut response = inner.call(request).await?;
 
             // A save with no data (logout, a consumed login) marks the cookies for deletion.
-            if session.is_modified() || incoming.reseal {
-                if let Err(err) = session.save().await {
-                    let failure = store
-                        .failure
-                        .lock()
-                        .ok()
-                        .and_then(|mut f| f.take())
-                        .unwrap_or_else(|| WriteFailure::Seal(err.to_string()));
-                    tracing::warn!(
-                        ?failure,
-                        "the session could not be written; the browser keeps its cookie"
-                    );
-                    return Ok((shared.on_write_failure)(failure));
-                }
+            if (session.is_modified() || incoming.reseal)
+                && let Err(err) = session.save().await
+            {
+                let failure = store
+                    .failure
+                    .lock()
+                    .ok()
+                    .and_then(|mut f| f.take())
+                    .unwrap_or_else(|| WriteFailure::Seal(err.to_string()));
+                tracing::warn!(
+                    ?failure,
+                    "the session could not be written; the browser keeps its cookie"
+                );
+                return Ok((shared.on_write_failure)(failure));
             }
             let (sealed, first_stale) = if store.emptied.load(Ordering::Acquire) {
                 (None, 0)
