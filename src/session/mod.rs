@@ -53,6 +53,17 @@ pub const MAX_RETURN_TO_BYTES: usize = 1024;
 pub(crate) const USER_KEY: &str = "u";
 pub(crate) const LOGINS_KEY: &str = "l";
 
+/// The `name=value` pairs of a request's Cookie headers.
+pub fn cookie_pairs(headers: &axum::http::HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+}
+
 /// Where sessions are kept, from `SESSION_STORE`.
 #[derive(Debug, Clone)]
 pub enum SessionBackend {

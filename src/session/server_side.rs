@@ -238,29 +238,15 @@ impl IdCookieRotation {
     ) -> axum::response::Response {
         use axum::http::{HeaderValue, header};
         let prefix = format!("{}=", self.name);
-        let found = request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|pair| pair.trim().strip_prefix(&prefix).map(str::to_string));
-        let Some(new_value) = found.and_then(|old| self.resealed(&old)) else {
+        let found =
+            super::cookie_pairs(request.headers()).find_map(|pair| pair.strip_prefix(&prefix));
+        let Some(new_value) = found.and_then(|old| self.resealed(old)) else {
             return next.run(request).await;
         };
         // The session layer reads the resealed cookie; other cookies pass as they were.
-        let others: Vec<String> = request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .map(str::trim)
-            .filter(|pair| !pair.starts_with(&prefix) && !pair.is_empty())
-            .map(str::to_string)
-            .collect();
-        let header_value = std::iter::once(format!("{prefix}{new_value}"))
-            .chain(others)
+        let session_pair = format!("{prefix}{new_value}");
+        let header_value = std::iter::once(session_pair.as_str())
+            .chain(super::cookie_pairs(request.headers()).filter(|pair| !pair.starts_with(&prefix)))
             .collect::<Vec<_>>()
             .join("; ");
         let Ok(header_value) = HeaderValue::from_str(&header_value) else {

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use crate::error::{AppError, SERVER_SIDE_STORE_HINT};
 use crate::oidc::LoginError;
 use crate::primitives::unix_now;
-use crate::session::{AppSession, LoginTransaction, SessionError, TakenLogin, cookie_name};
+use crate::session::{
+    AppSession, LoginTransaction, SessionError, TakenLogin, cookie_name, cookie_pairs,
+};
 use crate::state::AppState;
 use crate::token_check::text;
 
@@ -180,14 +182,8 @@ async fn take_login(
         )),
         TakenLogin::NotFound { others } => {
             let cookie = cookie_name(state.config.app.base_url.is_https());
-            let had_cookie = headers
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(|v| {
-                    v.split(';')
-                        .any(|c| c.trim_start().starts_with(&format!("{cookie}=")))
-                });
+            let prefix = format!("{cookie}=");
+            let had_cookie = cookie_pairs(headers).any(|c| c.starts_with(&prefix));
             if !had_cookie {
                 return Err(cookie_did_not_come_back(state, headers));
             }

@@ -8,7 +8,6 @@
 //! over from a larger session is recognised as stale and deleted.
 
 use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
 
 /// Browsers drop a cookie whose Set-Cookie (name, value and attributes) exceeds this, silently.
 pub const MAX_SET_COOKIE_BYTES: usize = 4096;
@@ -100,27 +99,22 @@ impl RequestChunks {
     /// Reads cookies `base`, `base.1`, … from the Cookie headers.
     pub fn read(headers: &HeaderMap, base: &str) -> Self {
         let mut chunks = Self::default();
-        for header in headers.get_all(COOKIE) {
-            let Ok(header) = header.to_str() else {
+        for pair in super::super::cookie_pairs(headers) {
+            let Some((name, value)) = pair.split_once('=') else {
                 continue;
             };
-            for pair in header.split(';') {
-                let Some((name, value)) = pair.trim().split_once('=') else {
-                    continue;
-                };
-                let Some(rest) = name.strip_prefix(base) else {
-                    continue;
-                };
-                let index = match rest.strip_prefix('.') {
-                    None if rest.is_empty() => 0,
-                    Some(digit) if digit.len() == 1 => match digit.parse::<usize>() {
-                        Ok(i) if (1..MAX_CHUNKS).contains(&i) => i,
-                        _ => continue,
-                    },
+            let Some(rest) = name.strip_prefix(base) else {
+                continue;
+            };
+            let index = match rest.strip_prefix('.') {
+                None if rest.is_empty() => 0,
+                Some(digit) if digit.len() == 1 => match digit.parse::<usize>() {
+                    Ok(i) if (1..MAX_CHUNKS).contains(&i) => i,
                     _ => continue,
-                };
-                chunks.values[index] = Some(value.to_string());
-            }
+                },
+                _ => continue,
+            };
+            chunks.values[index] = Some(value.to_string());
         }
         chunks
     }
@@ -160,6 +154,7 @@ impl RequestChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
 
     fn headers(cookie: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
