@@ -7,7 +7,7 @@ import sys
 rules=[
  ('kernel: syscalls (socket read/write, epoll)', lambda f: f.startswith('entry_SYSCALL') or f.startswith('do_syscall')),
  ('kernel: interrupts, scheduling', lambda f: f.startswith('asm_') or f in ('finish_task_switch.isra.0','schedule','__schedule')),
- ('malloc/free', lambda f: f in ('malloc','_int_malloc','_int_free','cfree@GLIBC_2.2.5','malloc_consolidate','realloc','_int_realloc','__libc_malloc','__libc_free','free') or 'rust_alloc' in f or 'rust_dealloc' in f or 'rust_realloc' in f),
+ ('malloc/free (mimalloc)', lambda f: f in ('malloc','_int_malloc','_int_free','cfree@GLIBC_2.2.5','malloc_consolidate','realloc','_int_realloc','__libc_malloc','__libc_free','free') or f.startswith(('mi_', '_mi_')) or 'rust_alloc' in f or 'rust_dealloc' in f or 'rust_realloc' in f),
  ('memcpy/memmove', lambda f: f.startswith('__memmove') or f.startswith('__memcpy') or f.startswith('__memcmp') or f.startswith('__memset')),
  ('page template (askama)', lambda f: 'askama' in f or 'render_into' in f or 'write_escaped' in f),
  ('profile JSON for the page (ProfileView)', lambda f: 'ProfileView' in f or 'to_string_pretty' in f or 'PrettyFormatter' in f),
