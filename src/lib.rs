@@ -8,7 +8,8 @@
 //!   them; `oidc` (the provider and the login protocol) on those.
 //! - `state` holds what handlers share; `views` (templates) and `error` (`AppError`, its page)
 //!   know HTTP and pages; `routes` (one file per route, plus the extractors) use all of the above.
-//! - `startup` wires the router and server, `serve` runs connections, `cli` is the command line.
+//! - `startup` wires the router and server (`request_log`: each request's id and span), `serve`
+//!   runs connections, `cli` is the command line.
 //! - `demo_idp` (feature `demo`) is the local provider for `--demo` and the tests: deleting it and
 //!   the feature leaves a complete app.
 
@@ -19,6 +20,7 @@ pub mod demo_idp;
 pub mod error;
 pub mod oidc;
 pub mod primitives;
+pub mod request_log;
 pub mod routes;
 pub mod serve;
 pub mod session;

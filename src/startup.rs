@@ -6,49 +6,18 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderValue, header};
 use tower::ServiceBuilder;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Config;
 use crate::oidc::{self, LoginClient, Provider};
+use crate::request_log::RequestLogLayer;
 use crate::serve::{self, ServeLimits};
 use crate::session::SessionBackend;
 use crate::state::{AppContext, AppState};
 use crate::used_logins::UsedLogins;
 use crate::{error, routes, session, static_files};
-
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Request ids `<process>-<n>`: unique per process run without a system call per request (a
-/// UUID v4 costs a `getrandom` call on every page view). The process part is random at start.
-#[derive(Clone)]
-struct MakeRequestSeq {
-    process: Arc<str>,
-    next: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl MakeRequestSeq {
-    fn new() -> Self {
-        Self {
-            process: crate::primitives::random_token(6).into(),
-            next: Arc::default(),
-        }
-    }
-}
-
-impl MakeRequestId for MakeRequestSeq {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{n}", self.process))
-            .ok()
-            .map(RequestId::new)
-    }
-}
 
 /// The CSP: no script at all, styles and images from here (and https avatars), no framing. Forms
 /// post only here, and may be redirected on only to the provider (the logout form's redirect).
@@ -88,33 +57,15 @@ pub fn app(state: AppState) -> Router {
     let health = routes::health::router()
         .merge(routes::backchannel_logout::router())
         .with_state(state);
-    let request_span = |request: &Request<_>| {
-        let id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        // The path only: query strings carry codes and state.
-        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
-    };
     Router::new()
         .merge(pages)
         .merge(health)
         .merge(static_files::router())
         .layer(
             ServiceBuilder::new()
-                .layer(axum::middleware::map_request(drop_unsafe_request_id))
-                .layer(SetRequestIdLayer::new(
-                    REQUEST_ID.clone(),
-                    MakeRequestSeq::new(),
-                ))
-                // A line per request is debug: at info, writing it costs a quarter of a page view.
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
-                )
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                // The request id and span; a line per request is debug: at info, writing it costs
+                // a quarter of a page view.
+                .layer(RequestLogLayer::new())
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_FRAME_OPTIONS,
                     HeaderValue::from_static("DENY"),
@@ -153,25 +104,6 @@ fn session_layer(pages: Router, state: &AppState) -> Router {
         app.base_url.is_https(),
         Arc::new(move |failure| error::session_write_failure_page(&page_state, failure)),
     ))
-}
-
-/// A client's `X-Request-Id` is kept only if it is a short token of safe characters; anything else
-/// (log injection, a megabyte of id) is dropped and the app makes its own.
-async fn drop_unsafe_request_id(
-    mut request: Request<axum::body::Body>,
-) -> Request<axum::body::Body> {
-    let safe = request.headers().get(&REQUEST_ID).is_none_or(|v| {
-        let bytes = v.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= 64
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    });
-    if !safe {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    request
 }
 
 /// A configured, bound server: `local_addr()` to find it, `run_until_stopped` to serve.

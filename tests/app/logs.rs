@@ -62,3 +62,60 @@ async fn a_hostile_token_cannot_forge_or_flood_log_lines() {
         assert!(line.len() < 8_000, "a {}-byte log line", line.len());
     }
 }
+
+/// At debug, one line per request: its id, method, path (never the query), status and latency.
+/// At info (the default), none: writing it would cost every page view.
+#[tokio::test]
+async fn a_request_line_at_debug_carries_the_id_path_and_status_and_none_at_info() {
+    let mut app = start_demo();
+    let response = reqwest::Client::new()
+        .get(format!("{}/nowhere?code=secret-code", app.base))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()["x-request-id"], "trace-42");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines: Vec<String> = app.output().to_vec();
+    let line = lines
+        .iter()
+        .find(|l| l.contains("latency_us=") && l.contains("trace-42"))
+        .unwrap_or_else(|| panic!("no request line:\n{}", lines.join("\n")));
+    for part in ["answered", "method=GET", "path=/nowhere", "status=404"] {
+        assert!(line.contains(part), "{part} missing: {line}");
+    }
+    assert!(
+        !lines.iter().any(|l| l.contains("secret-code")),
+        "the query string was logged:\n{}",
+        lines.join("\n")
+    );
+
+    let port = free_port_now();
+    let mut quiet = Running::start(
+        &["--demo"],
+        &std::env::temp_dir(),
+        &[("PORT", port.to_string()), ("RUST_LOG", "info".into())],
+        None,
+    );
+    let response = reqwest::get(format!("{}/nowhere", quiet.base))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines: Vec<String> = quiet.output().to_vec();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("answered with an error page")),
+        "the 404 is logged at info:\n{}",
+        lines.join("\n")
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("answered") && l.contains("latency_us")),
+        "a request line at info:\n{}",
+        lines.join("\n")
+    );
+}
