@@ -27,7 +27,7 @@ const onlyArg = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split
 
 const P = SMOKE
   ? { rounds: 1, seconds: 1, conns: [1, 32, 256], logins: 3, memRequests: 2000, starts: 1, apiSeconds: 1, verifyIterations: 50 }
-  : { rounds: 3, seconds: 5, conns: [1, 32, 256], logins: 50, memRequests: 100000, starts: 3, apiSeconds: 5, verifyIterations: 2000 };
+  : { rounds: 3, seconds: 5, conns: [1, 32, 256], logins: 200, memRequests: 100000, starts: 3, apiSeconds: 5, verifyIterations: 2000 };
 
 const PROVIDER_PORT = 4400;
 const REDIS_PORT = 4401;

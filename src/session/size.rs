@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::cookie::{chunks, codec};
+use super::model::{user_from_value, user_value};
 use super::{Capacity, LOGINS_KEY, LoginTransaction, SessionError, USER_KEY, UserSession};
 
 /// The widest expiry the record can carry (unix seconds have 10 digits until 2286).
@@ -53,10 +54,7 @@ pub fn record_data(
 ) -> HashMap<String, Value> {
     let mut data = HashMap::new();
     if let Some(user) = user {
-        data.insert(
-            USER_KEY.to_string(),
-            serde_json::to_value(user).unwrap_or_default(),
-        );
+        data.insert(USER_KEY.to_string(), user_value(user));
     }
     if !logins.is_empty() {
         data.insert(
@@ -73,7 +71,7 @@ pub fn read_record_data(
 ) -> (Option<UserSession>, Vec<LoginTransaction>) {
     let user = data
         .get(USER_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
+        .and_then(|v| user_from_value(v.clone()).ok());
     let logins = data
         .get(LOGINS_KEY)
         .and_then(|v| serde_json::from_value(v.clone()).ok())

@@ -4,6 +4,7 @@
 
 use tower_sessions::Session;
 
+use super::model::{user_from_value, user_value};
 use super::size::check_fits;
 use super::{
     ABSOLUTE_TIMEOUT_SECS, Capacity, LOGINS_KEY, LoginTransaction, MAX_PENDING_LOGIN_BYTES,
@@ -25,9 +26,25 @@ fn parsed<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The stored user, as it is (no lifetime enforced).
+async fn stored_user(session: &Session) -> Result<Option<UserSession>, SessionError> {
+    let value = session.get_value(USER_KEY).await;
+    parsed(value.and_then(|v| {
+        v.map(user_from_value)
+            .transpose()
+            .map_err(tower_sessions::session::Error::SerdeJson)
+    }))
+}
+
+/// Stores `user` as the logged-in user.
+async fn store_user(session: &Session, user: &UserSession) -> Result<(), SessionError> {
+    session.insert_value(USER_KEY, user_value(user)).await?;
+    Ok(())
+}
+
 /// The logged-in user, if any. Enforces the absolute timeout and slides the idle one (hourly).
 pub(super) async fn current_user(session: &Session) -> Result<Option<UserSession>, SessionError> {
-    let Some(mut user) = parsed(session.get::<UserSession>(USER_KEY).await)? else {
+    let Some(mut user) = stored_user(session).await? else {
         return Ok(None);
     };
     let now = unix_now();
@@ -39,7 +56,7 @@ pub(super) async fn current_user(session: &Session) -> Result<Option<UserSession
     if now.saturating_sub(user.refreshed_at) > REFRESH_EVERY_SECS {
         user.refreshed_at = now;
         // The read succeeded: a failed slide is logged, and the page still shows.
-        if let Err(err) = session.insert(USER_KEY, &user).await {
+        if let Err(err) = store_user(session, &user).await {
             tracing::warn!(error = %err, "could not slide the session's idle deadline");
         }
     }
@@ -98,7 +115,7 @@ pub(super) async fn add_pending_login(
     capacity: Capacity,
     tx: LoginTransaction,
 ) -> Result<(), SessionError> {
-    let user = parsed(session.get::<UserSession>(USER_KEY).await)?;
+    let user = stored_user(session).await?;
     let mut list = pending(session).await?;
     list.push(tx);
     let dropped = make_room(capacity, user.as_ref(), &mut list, true);
@@ -160,7 +177,7 @@ pub(super) async fn start_user_session(
     let size = check_fits(capacity, Some(&user), &logins)?;
     session.clear().await;
     session.cycle_id().await?;
-    session.insert(USER_KEY, &user).await?;
+    store_user(session, &user).await?;
     store_pending(session, &logins).await?;
     session.save().await?;
     Ok(size)
@@ -169,7 +186,7 @@ pub(super) async fn start_user_session(
 /// Ends the session: the cookie is removed, a server-side record deleted. Returns the provider's
 /// session id for its logout.
 pub(super) async fn end_session(session: &Session) -> Result<Option<String>, SessionError> {
-    let sid = parsed(session.get::<UserSession>(USER_KEY).await)?.and_then(|u| u.sid);
+    let sid = stored_user(session).await?.and_then(|u| u.sid);
     session.flush().await?;
     Ok(sid)
 }
@@ -183,7 +200,7 @@ pub(super) async fn replace_user(
 ) -> Result<(), SessionError> {
     let logins = pending(session).await?;
     check_fits(capacity, Some(user), &logins)?;
-    session.insert(USER_KEY, user).await?;
+    store_user(session, user).await?;
     session.save().await?;
     Ok(())
 }
