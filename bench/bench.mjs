@@ -306,6 +306,23 @@ async function providerStats() {
 }
 const total = (stats) => Object.values(stats).reduce((n, x) => n + x, 0);
 
+// criterion's figures for the cookie codec (bench/run writes them before this runs, full runs
+// only): "name" then "time:   [low median high]".
+function codecLines() {
+  const file = join(work, 'session-codec.txt');
+  if (SMOKE || !existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const out = [];
+  let name = '';
+  for (const line of lines) {
+    const m = line.match(/time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]/);
+    if (m && name) out.push(`- ${name}: **${m[1]} ${m[2]}** (median of criterion's estimate)`);
+    else if (line.trim() && !line.startsWith(' ') && !/^(Benchmarking|Found|Gnuplot)/.test(line)) name = line.trim();
+  }
+  if (!out.length) return [];
+  return ['## The cookie codec alone', '', `\`cargo bench --bench session_codec\` (criterion, benches/session_codec.rs), same run, one core, the record of a demo login:`, '', ...out, ''];
+}
+
 // ---- the run -----------------------------------------------------------------------------
 const results = Object.fromEntries([...systems, API].map((s) => [s.key, { wrk: {} }]));
 const failures = [];
@@ -578,6 +595,7 @@ function report() {
     '',
     ...apiLines,
     '',
+    ...codecLines(),
     ...(existsSync(join(work, 'pageview-breakdown.md')) ? ['## Where a page view\'s CPU goes', '', readFileSync(join(work, 'pageview-breakdown.md'), 'utf8').trim(), ''] : []),
     '## Goals (issues 5 and 15)',
     '',
