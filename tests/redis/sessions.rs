@@ -240,8 +240,10 @@ async fn a_save_that_fails_after_the_page_is_made_is_a_page_not_a_bare_500() {
     let store = RedisStore::new(client.clone());
     let id = Id::from_str(&ids[0]).unwrap();
     let mut record = store.load(&id).await.unwrap().unwrap();
-    let user = record.data.get_mut("u").unwrap();
-    user["ra"] = json!(user["ra"].as_i64().unwrap() - 7200);
+    let (user, logins) = auth0_login::session::read_record_data(&record.data);
+    let mut user = user.unwrap();
+    user.refreshed_at -= 7200;
+    record.data = auth0_login::session::record_data(Some(&user), &logins);
     store.save(&record).await.unwrap();
 
     let pause = CustomCommand::new_static("CLIENT", ClusterHash::FirstKey, false);
