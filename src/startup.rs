@@ -8,11 +8,11 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use tower::ServiceBuilder;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use crate::config::Config;
 use crate::oidc::{self, LoginClient, Provider};
-use crate::request_log::RequestLogLayer;
+use crate::request_log::{RequestLog, RequestLogLayer};
 use crate::serve::{self, ServeLimits};
 use crate::session::SessionBackend;
 use crate::state::{AppContext, AppState};
@@ -35,61 +35,72 @@ fn content_security_policy(config: &Config) -> String {
     )
 }
 
-/// The router with every layer, in request order (the first listed sees the request first).
-pub fn app(state: AppState) -> Router {
+/// The app: the router, and around it the layers every response gets, in request order (the
+/// first listed sees the request first). They wrap the router as one service rather than each
+/// route (`Router::layer`), which would box and clone them once more per request.
+pub fn app(state: AppState) -> App {
     let csp = HeaderValue::from_str(&content_security_policy(&state.config))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
-    let pages = routes::router()
-        .layer(
-            ServiceBuilder::new()
-                // Pages carry personal data: never cached.
-                .layer(SetResponseHeaderLayer::overriding(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-store"),
-                ))
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    error::render_errors,
-                )),
-        )
-        .with_state(state.clone());
-    let pages = session_layer(pages, &state);
     let health = routes::health::router()
         .merge(routes::backchannel_logout::router())
-        .with_state(state);
-    Router::new()
-        .merge(pages)
+        .with_state(state.clone());
+    let router = Router::new()
+        .merge(pages(&state))
         .merge(health)
-        .merge(static_files::router())
-        .layer(
-            ServiceBuilder::new()
-                // The request id and span; a line per request is debug: at info, writing it costs
-                // a quarter of a page view.
-                .layer(RequestLogLayer::new())
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::X_FRAME_OPTIONS,
-                    HeaderValue::from_static("DENY"),
-                ))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                ))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::CONTENT_SECURITY_POLICY,
-                    csp,
-                )),
-        )
+        .merge(static_files::router());
+    ServiceBuilder::new()
+        // The request id and span; a line per request is debug: at info, writing it costs a
+        // quarter of a page view.
+        .layer(RequestLogLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        .service(router)
 }
 
-/// The session layer of the configured store, around the pages.
-fn session_layer(pages: Router, state: &AppState) -> Router {
+/// What [`app`] returns: the router inside its layers.
+pub type App = RequestLog<
+    SetResponseHeader<
+        SetResponseHeader<
+            SetResponseHeader<SetResponseHeader<Router, HeaderValue>, HeaderValue>,
+            HeaderValue,
+        >,
+        HeaderValue,
+    >,
+>;
+
+/// The pages (everything with a session), inside the session layer of the configured store. With
+/// cookies, one `layer` call: each is a box and a clone per request.
+fn pages(state: &AppState) -> Router {
+    let page_layers = ServiceBuilder::new()
+        // Pages carry personal data: never cached.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ));
     let app = &state.config.app;
     if let SessionBackend::Redis(redis) = &state.sessions {
         // tower-sessions answers a bare 500 when a save fails after the handler: a page instead.
+        let pages = routes::router()
+            .layer(page_layers)
+            .with_state(state.clone());
         return redis
             .around(pages, app)
             .layer(axum::middleware::from_fn_with_state(
@@ -98,12 +109,15 @@ fn session_layer(pages: Router, state: &AppState) -> Router {
             ));
     }
     let page_state = state.clone();
-    pages.layer(session::cookie::CookieSessionLayer::new(
+    let cookies = session::cookie::CookieSessionLayer::new(
         session::cookie::SessionKeys::new(&app.session_secret, &app.previous_session_secrets),
         session::cookie_name(app.base_url.is_https()),
         app.base_url.is_https(),
         Arc::new(move |failure| error::session_write_failure_page(&page_state, failure)),
-    ))
+    );
+    routes::router()
+        .layer(ServiceBuilder::new().layer(cookies).layer(page_layers))
+        .with_state(state.clone())
 }
 
 /// A configured, bound server: `local_addr()` to find it, `run_until_stopped` to serve.
