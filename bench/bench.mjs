@@ -316,7 +316,7 @@ function codecLines() {
   let name = '';
   for (const line of lines) {
     const m = line.match(/time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]/);
-    if (m && name) out.push(`- ${name}: **${m[1]} ${m[2]}** (median of criterion's estimate)`);
+    if (m && name) out.push(`- ${name}: **${m[1]} ${m[2]}** (criterion's estimate; its interval is in target/bench/session-codec.txt)`);
     else if (line.trim() && !line.startsWith(' ') && !/^(Benchmarking|Found|Gnuplot)/.test(line)) name = line.trim();
   }
   if (!out.length) return [];
