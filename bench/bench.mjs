@@ -307,7 +307,7 @@ async function providerStats() {
 const total = (stats) => Object.values(stats).reduce((n, x) => n + x, 0);
 
 // criterion's figures for the cookie codec (bench/run writes them before this runs, full runs
-// only): "name" then "time:   [low median high]".
+// only): "name" then "time:   [low estimate high]", each a number and a unit.
 function codecLines() {
   const file = join(work, 'session-codec.txt');
   if (SMOKE || !existsSync(file)) return [];

@@ -19,19 +19,11 @@ fn jane() -> UserSession {
         "updated_at": "2026-11-25T17:20:00.000Z"
     });
     let now = 1_800_000_000;
-    UserSession {
-        profile: profile.as_object().cloned().unwrap_or_default(),
-        sid: Some("x8Ag3bQ1s9LmZp".into()),
-        access_token: None,
-        refresh_token: None,
-        token_expires_at: None,
-        permissions: Vec::new(),
-        auth_time: Some(now),
-        acr: None,
-        amr: Vec::new(),
-        logged_in_at: now,
-        refreshed_at: now,
-    }
+    let mut user =
+        UserSession::without_tokens(profile.as_object().cloned().unwrap_or_default(), now);
+    user.sid = Some("x8Ag3bQ1s9LmZp".into());
+    user.auth_time = Some(now);
+    user
 }
 
 fn codec(c: &mut Criterion) {

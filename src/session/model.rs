@@ -44,8 +44,9 @@ pub struct UserSession {
 
 /// The user as the session record holds it: its JSON as one string value. A page view reads it
 /// through tower-sessions, which hands out a copy of the stored value: copying one string and
-/// parsing it once costs far less than copying a tree of JSON values and converting it (measured
-/// by bench/profile). Costs the cookie a backslash per quote.
+/// parsing it once costs less than copying a tree of JSON values and converting it (2.4 against
+/// 3.4 µs per read, release build, on a demo login's record). Costs the cookie a backslash per
+/// quote.
 pub(crate) fn user_value(user: &UserSession) -> Value {
     Value::String(serde_json::to_string(user).unwrap_or_default())
 }
@@ -60,10 +61,9 @@ pub(crate) fn user_from_value(value: Value) -> Result<UserSession, serde_json::E
 }
 
 impl UserSession {
-    /// A user with this profile, logged in now and holding no tokens (unit tests).
-    #[cfg(test)]
-    pub(crate) fn for_tests(profile: Map<String, Value>) -> Self {
-        let now = crate::primitives::unix_now();
+    /// A user with this profile, logged in (and last refreshed) at `now`, holding no tokens: for
+    /// tests and benchmarks that forge sessions. Logins build theirs from the verified ID token.
+    pub fn without_tokens(profile: Map<String, Value>, now: i64) -> Self {
         Self {
             profile,
             sid: None,
@@ -155,7 +155,7 @@ mod tests {
     fn the_record_holds_the_user_as_one_string_and_reads_the_older_object_form() {
         let mut profile = Map::new();
         profile.insert("name".into(), "Ann \"Q\" Lee".into());
-        let user = UserSession::for_tests(profile);
+        let user = UserSession::without_tokens(profile, crate::primitives::unix_now());
         let stored = user_value(&user);
         assert!(stored.is_string(), "{stored}");
         assert_eq!(user_from_value(stored).unwrap().name(), "Ann \"Q\" Lee");
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn the_display_name_falls_back_through_the_usual_claims() {
-        let mut user = UserSession::for_tests(Map::new());
+        let mut user = UserSession::without_tokens(Map::new(), crate::primitives::unix_now());
         assert_eq!(user.name(), "user");
         user.profile.insert("email".into(), "a@b.c".into());
         assert_eq!(user.name(), "a@b.c");

@@ -95,7 +95,7 @@ mod tests {
         for pad in [0, 1, 2, 500, 2900, 3000, 5000] {
             let mut profile = serde_json::Map::new();
             profile.insert("name".into(), Value::String("x".repeat(pad)));
-            let user = UserSession::for_tests(profile);
+            let user = UserSession::without_tokens(profile, crate::primitives::unix_now());
             let data = record_data(Some(&user), &[]);
             let sealed = keys.seal(&data, 1_800_000_000).unwrap();
             let parts = chunks::split(&sealed);

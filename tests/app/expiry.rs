@@ -12,22 +12,11 @@ use crate::support::*;
 /// A session for "Old Timer", who logged in and was last refreshed this many seconds ago.
 fn user(logged_in_ago: i64, refreshed_ago: i64) -> UserSession {
     let now = unix_now();
-    UserSession {
-        profile: json!({"sub": "demo|old", "name": "Old Timer"})
-            .as_object()
-            .unwrap()
-            .clone(),
-        sid: None,
-        access_token: None,
-        refresh_token: None,
-        token_expires_at: None,
-        permissions: Vec::new(),
-        auth_time: None,
-        acr: None,
-        amr: Vec::new(),
-        logged_in_at: now - logged_in_ago,
-        refreshed_at: now - refreshed_ago,
-    }
+    let profile = json!({"sub": "demo|old", "name": "Old Timer"});
+    let mut user = UserSession::without_tokens(profile.as_object().unwrap().clone(), now);
+    user.logged_in_at = now - logged_in_ago;
+    user.refreshed_at = now - refreshed_ago;
+    user
 }
 
 fn forge_user(user: UserSession, expires_at: i64) -> String {

@@ -406,7 +406,7 @@ mod fuzz {
     fn valid_cookie_value(pad: usize) -> String {
         let mut profile = serde_json::Map::new();
         profile.insert("name".into(), serde_json::Value::String("x".repeat(pad)));
-        let user = UserSession::for_tests(profile);
+        let user = UserSession::without_tokens(profile, crate::primitives::unix_now());
         keys()
             .seal(
                 &record_data(Some(&user), &[]),
