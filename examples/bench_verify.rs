@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use auth0_login::token_check::{self, AudienceSetting, Expectations, KeySource};
+use auth0_axum::token_check::{self, AudienceSetting, Expectations, KeySource};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::JsonWebKey;

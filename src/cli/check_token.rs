@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use openidconnect::core::CoreJsonWebKeySet;
 
 use super::CheckTokenArgs;
-use crate::config;
-use crate::oidc::{self, Provider};
-use crate::token_check::{self, AudienceSetting, CheckReport, Expectations, Outcome};
+use auth0_axum::config;
+use auth0_axum::oidc::{self, Provider};
+use auth0_axum::token_check::{self, AudienceSetting, CheckReport, Expectations, Outcome};
 
 pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
     let token = if args.token == "-" {

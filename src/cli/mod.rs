@@ -6,10 +6,8 @@ mod logging;
 
 use std::process::ExitCode;
 
-use crate::config::{self, AppSettings, Config, Mode};
-use crate::{Application, shutdown_signal};
-
-pub use check_token::render_report;
+use auth0_axum::config::{self, AppSettings, Config, Mode};
+use auth0_axum::{Application, shutdown_signal};
 
 const USAGE: &str = "\
 Usage:
@@ -112,7 +110,7 @@ async fn serve(demo: bool) -> ExitCode {
             return code;
         }
     };
-    if let Some(limit) = crate::serve::raise_open_file_limit() {
+    if let Some(limit) = auth0_axum::serve::raise_open_file_limit() {
         tracing::debug!(limit, "open-file limit");
     }
     let app = match Application::build(config.clone(), demo).await {
@@ -138,7 +136,7 @@ async fn serve(demo: bool) -> ExitCode {
 }
 
 #[cfg(feature = "demo")]
-type DemoGuard = crate::demo_idp::DemoProvider;
+type DemoGuard = auth0_demo_idp::DemoProvider;
 #[cfg(not(feature = "demo"))]
 type DemoGuard = std::convert::Infallible;
 
@@ -159,7 +157,18 @@ async fn load(demo: bool) -> Result<(Config, Option<DemoGuard>), (String, ExitCo
 
 #[cfg(feature = "demo")]
 async fn start_demo(app: &AppSettings) -> anyhow::Result<(DemoGuard, config::TenantSettings)> {
-    crate::demo_idp::start_for(app).await
+    let (provider, tenant) = auth0_demo_idp::start_for(
+        app.base_url.callback(),
+        app.base_url.post_logout().to_string(),
+        app.base_url.join("/backchannel-logout"),
+    )
+    .await?;
+    let tenant = config::TenantSettings {
+        provider_base: url::Url::parse(&tenant.issuer)?,
+        client_id: tenant.client_id,
+        client_secret: config::Secret::new(tenant.client_secret),
+    };
+    Ok((provider, tenant))
 }
 
 #[cfg(not(feature = "demo"))]

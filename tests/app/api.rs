@@ -1,8 +1,8 @@
 //! `/api/me`: every row of the troubleshooting table answered as an ESP-compatible proxy would,
 //! plus key rotation and the JWKS refetch limit.
 
-use auth0_login::demo_idp::keys::{DEMO_KID_2, SigningKey};
-use auth0_login::primitives::unix_now;
+use auth0_axum::primitives::unix_now;
+use auth0_demo_idp::keys::{DEMO_KID_2, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

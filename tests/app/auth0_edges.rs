@@ -240,9 +240,9 @@ async fn a_jwe_userinfo_token_on_the_api_says_to_ask_for_an_audience() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let report = auth0_login::token_check::check(
+    let report = auth0_axum::token_check::check(
         jwe,
-        &auth0_login::token_check::Expectations::unconfigured("x"),
+        &auth0_axum::token_check::Expectations::unconfigured("x"),
         &openidconnect::core::CoreJsonWebKeySet::new(Vec::new()),
     )
     .await;

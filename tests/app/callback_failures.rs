@@ -1,8 +1,8 @@
 //! Every way a callback can fail, produced for real by a misbehaving provider or a hostile client,
 //! each answered with its own status, code and named check.
 
-use auth0_login::demo_idp::Behaviour;
-use auth0_login::demo_idp::keys::FOREIGN_KID;
+use auth0_demo_idp::Behaviour;
+use auth0_demo_idp::keys::FOREIGN_KID;
 use reqwest::StatusCode;
 
 use crate::support::*;

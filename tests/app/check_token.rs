@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use auth0_login::demo_idp::keys::{DEMO_KID_1, jwks_of};
+use auth0_demo_idp::keys::{DEMO_KID_1, jwks_of};
 
 use crate::support::*;
 
@@ -133,7 +133,7 @@ fn a_token_that_cannot_be_decoded_skips_the_later_checks() {
 
 #[test]
 fn check_token_never_writes_a_control_character_from_the_token_to_the_terminal() {
-    use auth0_login::demo_idp::keys::SigningKey;
+    use auth0_demo_idp::keys::SigningKey;
     let evil = "kid\r\nEvery check passed.\u{1b}[2J\u{9b}0m\u{7f}";
     let token = SigningKey::fixture(DEMO_KID_1).sign_with_header(
         serde_json::json!({"alg": "RS256", "kid": evil, "x\u{1b}]0;t\u{7}": 1}),

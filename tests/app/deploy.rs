@@ -160,7 +160,7 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_zero() {
     let mut running = Running::start(&[], &std::env::temp_dir(), &env, None);
     // A slow JWKS makes the bearer request take about 1.5 s.
     provider.behave(|b| b.jwks_delay_ms = 1500);
-    let now = auth0_login::primitives::unix_now();
+    let now = auth0_axum::primitives::unix_now();
     let claims = serde_json::json!({"iss": provider.issuer(), "sub": "s", "aud": "https://api.example.com", "iat": now, "exp": now + 600});
     let token = provider.sign(claims.as_object().unwrap());
     let url = format!("{}/api/me", running.base);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use auth0_login::demo_idp::keys::{DEMO_KID_1, SigningKey};
+use auth0_demo_idp::keys::{DEMO_KID_1, SigningKey};
 
 use crate::support::*;
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use auth0_login::demo_idp::DemoProvider;
-use auth0_login::demo_idp::keys::DEMO_KID_2;
+use auth0_demo_idp::DemoProvider;
+use auth0_demo_idp::keys::DEMO_KID_2;
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -88,7 +88,7 @@ async fn a_rotated_signing_key_is_picked_up_with_one_jwks_fetch() {
 /// grow it. Oversized parameters are refused; what is kept is bounded and expires.
 #[tokio::test]
 async fn the_demo_provider_refuses_huge_parameters_and_keeps_a_bounded_number_of_records() {
-    use auth0_login::demo_idp::{MAX_PARAMETER_BYTES, MAX_RECORDS};
+    use auth0_demo_idp::{MAX_PARAMETER_BYTES, MAX_RECORDS};
     let app = spawn_app().await;
     let authorize = app.start_login(&app.client, "/login").await;
     let client = cookie_client();

@@ -2,7 +2,7 @@
 //! for (auto, the default: Auth0's ID tokens carry the profile, so a login makes one request
 //! fewer), or always, or never.
 
-use auth0_login::config::UserinfoSetting;
+use auth0_axum::config::UserinfoSetting;
 
 use crate::support::*;
 

@@ -2,7 +2,7 @@
 //! does. By `sid` one session ends; by `sub` all of that user's; a replayed `jti` is refused; each
 //! kind of invalid token gets 400 naming the check and ends nothing.
 
-use auth0_login::demo_idp::keys::{FOREIGN_KID, SigningKey};
+use auth0_demo_idp::keys::{FOREIGN_KID, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 

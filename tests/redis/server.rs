@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use auth0_login::config::SessionStoreSetting;
+use auth0_axum::config::SessionStoreSetting;
 use tower_sessions_redis_store::fred::prelude::{Builder, ClientLike, Config, Pool};
 use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
 

@@ -5,16 +5,16 @@ mod process;
 
 use std::net::SocketAddr;
 
-use auth0_login::Application;
-use auth0_login::config::{
+use auth0_axum::Application;
+use auth0_axum::config::{
     AppBaseUrl, AppSettings, Config, Secret, SessionStoreSetting, TenantSettings, UserinfoSetting,
     parse_secret_key,
 };
-use auth0_login::demo_idp::{ClientRegistration, DemoProvider};
-use auth0_login::session::cookie::SessionKeys;
-use auth0_login::session::{
+use auth0_axum::session::cookie::SessionKeys;
+use auth0_axum::session::{
     COOKIE_NAME, LoginTransaction, UserSession, read_record_data, record_data,
 };
+use auth0_demo_idp::{ClientRegistration, DemoProvider};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -42,13 +42,13 @@ pub struct Options {
     /// APP_BASE_URL's scheme ("https" to see the Secure flag).
     pub base_scheme: String,
     /// Connection limits other than the defaults (the slowloris tests).
-    pub serve_limits: Option<auth0_login::serve::ServeLimits>,
+    pub serve_limits: Option<auth0_axum::serve::ServeLimits>,
     /// `AUTH0_ORGANIZATION`.
     pub organization: Option<String>,
     /// `AUTH0_ROLES_CLAIM`.
     pub roles_claim: Option<String>,
     /// How the provider misbehaves from before the app's first discovery.
-    pub provider_behaviour: Option<fn(&mut auth0_login::demo_idp::Behaviour)>,
+    pub provider_behaviour: Option<fn(&mut auth0_demo_idp::Behaviour)>,
     /// `APP_SECRET_KEY` (default [`SECRET_KEY`]).
     pub secret_key: Option<String>,
     /// `APP_SECRET_KEY_PREVIOUS`, one key an entry.
@@ -319,8 +319,8 @@ pub struct Row {
 /// Tokens for every row of the ESP table (except "issuer not configured", which depends on the
 /// service's configuration, not the token), signed with the demo provider's active key.
 pub fn esp_rows(issuer: &str, audience: &str) -> Vec<Row> {
-    use auth0_login::demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey};
-    use auth0_login::primitives::unix_now;
+    use auth0_axum::primitives::unix_now;
+    use auth0_demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey};
     use base64::Engine as _;
     let now = unix_now();
     let claims = |extra: serde_json::Value| {

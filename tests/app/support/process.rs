@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use auth0_login::demo_idp::DemoProvider;
+use auth0_demo_idp::DemoProvider;
 
 use super::{CLIENT_ID, CLIENT_SECRET, SECRET_KEY, TestApp, cookie_client, registration};
 

@@ -1,4 +1,4 @@
-//! A small OpenID provider in the crate, for `--demo` and the offline tests: discovery, an
+//! A small OpenID provider, for `--demo` and the offline tests: discovery, an
 //! authorize page (demo users or any name), a token endpoint that checks the client secret and
 //! PKCE, JWKS, userinfo and end-session, on Auth0's paths. Tokens are signed with fixture keys
 //! through openidconnect's own key types.
@@ -13,6 +13,7 @@ pub mod keys;
 mod logout;
 pub mod sessions;
 mod token;
+mod util;
 
 pub use behaviour::Behaviour;
 
@@ -50,18 +51,31 @@ pub fn demo_permissions(sub: &str) -> Vec<&'static str> {
 }
 use keys::{DEMO_KID_1, DEMO_KID_2, FOREIGN_KID, SigningKey};
 
-/// Starts the demo provider on loopback for an app with these settings, registered with a fresh
-/// secret; the tenant settings that point the app at it.
+/// What an app needs to use the demo provider: its issuer and the client registered for the app.
+#[derive(Debug, Clone)]
+pub struct DemoTenant {
+    /// The provider's base URL (`http://127.0.0.1:PORT/`), its issuer.
+    pub issuer: String,
+    /// The registered client's id.
+    pub client_id: String,
+    /// The registered client's secret, fresh each start.
+    pub client_secret: String,
+}
+
+/// Starts the demo provider on loopback for an app with these URLs, registered with a fresh
+/// secret; returns the provider (it stops when dropped) and what the app needs to use it.
 pub async fn start_for(
-    app: &crate::config::AppSettings,
-) -> anyhow::Result<(DemoProvider, crate::config::TenantSettings)> {
-    let secret = crate::primitives::random_token(32);
+    redirect_uri: String,
+    post_logout_redirect_uri: String,
+    backchannel_logout_uri: String,
+) -> anyhow::Result<(DemoProvider, DemoTenant)> {
+    let secret = util::random_token(32);
     let registration = ClientRegistration {
         client_id: "demo-client".into(),
         client_secret: secret.clone(),
-        redirect_uris: vec![app.base_url.callback()],
-        post_logout_redirect_uris: vec![app.base_url.post_logout().to_string()],
-        backchannel_logout_uri: Some(app.base_url.join("/backchannel-logout")),
+        redirect_uris: vec![redirect_uri],
+        post_logout_redirect_uris: vec![post_logout_redirect_uri],
+        backchannel_logout_uri: Some(backchannel_logout_uri),
     };
     let provider = DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], 0)), registration)
         .await
@@ -74,10 +88,10 @@ pub async fn start_for(
         provider.behave(|b| b.access_token_lifetime_secs = secs.clamp(1, 86_400));
     }
     tracing::info!(issuer = provider.issuer(), "demo provider listening");
-    let tenant = crate::config::TenantSettings {
-        provider_base: url::Url::parse(provider.issuer())?,
+    let tenant = DemoTenant {
+        issuer: provider.issuer().to_string(),
         client_id: "demo-client".into(),
-        client_secret: crate::config::Secret::new(secret),
+        client_secret: secret,
     };
     Ok((provider, tenant))
 }

@@ -49,10 +49,10 @@ fn rsa_components(key: &CoreJsonWebKey) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((n, field("e")?))
 }
 
-#[cfg(all(test, feature = "demo"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo_idp::keys::{DEMO_KID_1, SigningKey};
+    use auth0_demo_idp::keys::{DEMO_KID_1, SigningKey};
 
     #[test]
     fn ring_and_openidconnect_agree_on_good_and_bad_signatures() {

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::oidc::LogoutTokenError;
+use crate::session::LogoutOutcome;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -37,13 +38,13 @@ pub async fn backchannel_logout(
     State(state): State<AppState>,
     form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Response {
-    let Some(store) = state.sessions.server_side() else {
+    if !state.sessions.can_end_sessions() {
         return answer(
             StatusCode::NOT_IMPLEMENTED,
             "not_supported",
             "This app keeps sessions in cookies (SESSION_STORE=cookie), which it cannot end from here. Set SESSION_STORE=redis://HOST:6379 for back-channel logout.",
         );
-    };
+    }
     let Ok(Form(form)) = form else {
         return answer(
             StatusCode::BAD_REQUEST,
@@ -70,30 +71,9 @@ pub async fn backchannel_logout(
             );
         }
     };
-    let ended = async {
-        if !store
-            .first_use_of_jti(&request.jti, request.remember_jti_secs)
-            .await?
-        {
-            return Ok(None);
-        }
-        let (kind, value) = match (&request.sid, &request.sub) {
-            (Some(sid), _) => ("sid", sid),
-            (None, Some(sub)) => ("sub", sub),
-            (None, None) => return Ok(Some(0)),
-        };
-        match store.end_sessions(kind, value).await {
-            Ok(ended) => Ok(Some(ended)),
-            Err(err) => {
-                // Nothing (or not everything) was ended: the provider may send it again.
-                store.forget_jti(&request.jti).await;
-                Err(err)
-            }
-        }
-    }
-    .await;
+    let ended = state.sessions.end_by_logout(&request).await;
     match ended {
-        Ok(Some(ended)) => {
+        Ok(LogoutOutcome::Ended(ended)) => {
             tracing::info!(
                 ended,
                 by_sid = request.sid.is_some(),
@@ -101,7 +81,7 @@ pub async fn backchannel_logout(
             );
             (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
         }
-        Ok(None) => {
+        Ok(LogoutOutcome::Replayed) => {
             tracing::info!("back-channel logout refused: jti replayed");
             answer(
                 StatusCode::BAD_REQUEST,

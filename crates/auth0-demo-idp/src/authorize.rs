@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::{
     AuthRequest, DEMO_USERS, Grant, MAX_PARAMETER_BYTES, Shared, idp_error, lock, redirect_with,
 };
-use crate::primitives::random_token;
+use crate::util::random_token;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "demo_idp/authorize.html")]

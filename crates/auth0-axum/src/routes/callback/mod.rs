@@ -121,8 +121,7 @@ pub async fn callback(
     };
     let login = state.oidc.finish_login(&code, &tx).await?;
     let user = login.into_user_session(state.config.app.audience.is_some(), unix_now());
-    let (sub, sid) = (user.claim("sub").map(str::to_string), user.sid.clone());
-    let size = session.start(user).await.map_err(|err| match err {
+    let size = state.sessions.start(&session, user).await.map_err(|err| match err {
         SessionError::TooLarge { cookie_bytes } => AppError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "session_too_large",
@@ -135,11 +134,6 @@ pub async fn callback(
         .check("Or ask for fewer claims: trim AUTH0_SCOPE, or remove large custom claims added by an Auth0 Action."),
         unavailable => unavailable.into(),
     })?;
-    // A server-side session can be ended by the provider (back-channel logout): by user or by
-    // the provider's session.
-    if let (Some(store), Some(id)) = (state.sessions.server_side(), session.id()) {
-        store.index(id, sub.as_deref(), sid.as_deref()).await?;
-    }
     tracing::info!(session_bytes = size, "logged in");
     Ok(Redirect::to(&tx.return_to))
 }

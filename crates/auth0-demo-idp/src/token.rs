@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
 use super::{Behaviour, ClientRegistration, Grant, Shared, keys, lock};
-use crate::primitives::{random_token, unix_now};
+use crate::util::{random_token, unix_now};
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (

@@ -152,6 +152,32 @@ impl RedisSessions {
     }
 
     /// Ends every session indexed under `kind` (`sub` or `sid`) = `value`; how many there were.
+    /// See [`super::SessionBackend::end_by_logout`].
+    pub async fn end_by_logout(
+        &self,
+        request: &super::LogoutRequest,
+    ) -> Result<super::LogoutOutcome, SessionError> {
+        if !self
+            .first_use_of_jti(&request.jti, request.remember_jti_secs)
+            .await?
+        {
+            return Ok(super::LogoutOutcome::Replayed);
+        }
+        let (kind, value) = match (&request.sid, &request.sub) {
+            (Some(sid), _) => ("sid", sid),
+            (None, Some(sub)) => ("sub", sub),
+            (None, None) => return Ok(super::LogoutOutcome::Ended(0)),
+        };
+        match self.end_sessions(kind, value).await {
+            Ok(ended) => Ok(super::LogoutOutcome::Ended(ended)),
+            Err(err) => {
+                // Nothing (or not everything) was ended: the provider may send it again.
+                self.forget_jti(&request.jti).await;
+                Err(err)
+            }
+        }
+    }
+
     pub async fn end_sessions(&self, kind: &str, value: &str) -> Result<usize, SessionError> {
         let key = Self::index_key(kind, value);
         let ids: Vec<String> = self.pool.smembers(&key).await.map_err(unavailable)?;

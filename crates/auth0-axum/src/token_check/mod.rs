@@ -171,5 +171,5 @@ fn algs_text(algs: &[CoreJwsSigningAlgorithm]) -> String {
 }
 
 // The tests sign with the demo provider's fixture keys.
-#[cfg(all(test, feature = "demo"))]
+#[cfg(test)]
 mod tests;

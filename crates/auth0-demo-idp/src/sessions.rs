@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::{Shared, lock};
-use crate::primitives::{random_token, unix_now};
+use crate::util::{random_token, unix_now};
 
 /// The `events` member of a logout token (OIDC Back-Channel Logout 1.0 §2.4).
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";

@@ -17,16 +17,7 @@ const MIN_JTI_MEMORY_SECS: i64 = 300;
 /// The longest `jti`, `sid` or `sub` accepted (they become Redis keys).
 const MAX_ID_BYTES: usize = 256;
 
-/// What a valid logout token asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogoutRequest {
-    /// End the sessions of this provider session; when absent, every session of `sub`.
-    pub sid: Option<String>,
-    pub sub: Option<String>,
-    pub jti: String,
-    /// How long to remember the `jti`: until the token expires, and a little longer.
-    pub remember_jti_secs: i64,
-}
+pub use crate::session::LogoutRequest;
 
 /// Why a logout token was not acted on.
 #[derive(Debug)]

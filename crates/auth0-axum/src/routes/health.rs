@@ -28,13 +28,7 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = match state.sessions.server_side() {
-        None => Ok("cookie".to_string()),
-        Some(redis) => match redis.ping().await {
-            Ok(()) => Ok(redis.display().to_string()),
-            Err(err) => Err((redis.display().to_string(), err)),
-        },
-    };
+    let store = state.sessions.ready().await;
     let (status, body) = match (state.oidc.provider().metadata().await, store) {
         (_, Err((store, err))) => (
             StatusCode::SERVICE_UNAVAILABLE,

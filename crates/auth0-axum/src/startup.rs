@@ -96,6 +96,7 @@ fn pages(state: &AppState) -> Router {
             error::render_errors,
         ));
     let app = &state.config.app;
+    #[cfg(feature = "redis")]
     if let SessionBackend::Redis(redis) = &state.sessions {
         // tower-sessions answers a bare 500 when a save fails after the handler: a page instead.
         let pages = routes::router()

@@ -9,6 +9,7 @@
 
 pub mod cookie;
 mod model;
+#[cfg(feature = "redis")]
 pub mod server_side;
 mod size;
 mod store;
@@ -69,7 +70,8 @@ pub fn cookie_pairs(headers: &axum::http::HeaderMap) -> impl Iterator<Item = &st
 pub enum SessionBackend {
     /// In the browser, in our sealed cookies.
     Cookie,
-    /// In Redis (connecting in the background).
+    /// In Redis (connecting in the background; feature `redis`).
+    #[cfg(feature = "redis")]
     Redis(server_side::RedisSessions),
 }
 
@@ -77,19 +79,90 @@ impl SessionBackend {
     pub fn from_settings(app: &crate::config::AppSettings) -> Result<Self, SessionError> {
         Ok(match &app.session_store {
             crate::config::SessionStoreSetting::Cookie => Self::Cookie,
+            #[cfg(feature = "redis")]
             crate::config::SessionStoreSetting::Redis(url) => {
                 Self::Redis(server_side::RedisSessions::connect(url)?)
+            }
+            #[cfg(not(feature = "redis"))]
+            crate::config::SessionStoreSetting::Redis(_) => {
+                return Err(SessionError::Unavailable(
+                    "this build has no Redis client: build auth0-axum with its `redis` feature, or set SESSION_STORE=cookie".into(),
+                ));
             }
         })
     }
 
-    /// The server-side store, if sessions are kept in one.
-    pub fn server_side(&self) -> Option<&server_side::RedisSessions> {
+    /// Logs `user` in on `session` (a new id); a server-side session is also indexed by the
+    /// user's `sub` and the provider's `sid`, so that a back-channel logout can end it. The
+    /// session's size in bytes.
+    pub async fn start(
+        &self,
+        session: &AppSession,
+        user: UserSession,
+    ) -> Result<usize, SessionError> {
+        #[cfg(feature = "redis")]
+        let (sub, sid) = (user.claim("sub").map(str::to_string), user.sid.clone());
+        let size = session.start(user).await?;
+        #[cfg(feature = "redis")]
+        if let (Self::Redis(redis), Some(id)) = (self, session.id()) {
+            redis.index(id, sub.as_deref(), sid.as_deref()).await?;
+        }
+        Ok(size)
+    }
+
+    /// Whether this store can end a session from outside the browser (back-channel logout).
+    pub fn can_end_sessions(&self) -> bool {
+        !matches!(self, Self::Cookie)
+    }
+
+    /// Ends the sessions a verified logout token names, once per `jti`. When the store fails,
+    /// the `jti` is forgotten again, so the provider's retry is carried out, not refused.
+    pub async fn end_by_logout(
+        &self,
+        request: &LogoutRequest,
+    ) -> Result<LogoutOutcome, SessionError> {
+        #[cfg(not(feature = "redis"))]
+        let _ = request;
         match self {
-            Self::Cookie => None,
-            Self::Redis(redis) => Some(redis),
+            Self::Cookie => Err(SessionError::Unavailable(
+                "sessions in cookies cannot be ended from the server".into(),
+            )),
+            #[cfg(feature = "redis")]
+            Self::Redis(redis) => redis.end_by_logout(request).await,
         }
     }
+
+    /// Whether the store answers: its name for logs (without credentials), or why not.
+    pub async fn ready(&self) -> Result<String, (String, SessionError)> {
+        match self {
+            Self::Cookie => Ok("cookie".to_string()),
+            #[cfg(feature = "redis")]
+            Self::Redis(redis) => match redis.ping().await {
+                Ok(()) => Ok(redis.display().to_string()),
+                Err(err) => Err((redis.display().to_string(), err)),
+            },
+        }
+    }
+}
+
+/// What a valid logout token asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// End the sessions of this provider session; when absent, every session of `sub`.
+    pub sid: Option<String>,
+    pub sub: Option<String>,
+    pub jti: String,
+    /// How long to remember the `jti`: until the token expires, and a little longer.
+    pub remember_jti_secs: i64,
+}
+
+/// What became of a back-channel logout at the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// These many sessions were ended (0: the user had none left).
+    Ended(usize),
+    /// This `jti` was used before: nothing was done.
+    Replayed,
 }
 
 /// How much one session may hold.

@@ -1,4 +1,4 @@
-//! Log in with Auth0 from a server-rendered axum app: Auth0's Flask quickstart, ported and hardened.
+//! Log in with Auth0 from any axum app: the login machinery behind the `auth0-login` starter.
 //!
 //! House rules (who may import whom), bottom to top; nothing imports upwards, so there is no cycle:
 //! - `primitives` (time, randomness) and `token_check` (the JWT guide as code) are leaves;
@@ -9,14 +9,11 @@
 //! - `state` holds what handlers share; `views` (templates) and `error` (`AppError`, its page)
 //!   know HTTP and pages; `routes` (one file per route, plus the extractors) use all of the above.
 //! - `startup` wires the router and server (`request_log`: each request's id and span), `serve`
-//!   runs connections, `cli` is the command line.
-//! - `demo_idp` (feature `demo`) is the local provider for `--demo` and the tests: deleting it and
-//!   the feature leaves a complete app.
+//!   runs connections.
+//! - The demo provider is its own crate (`auth0-demo-idp`), a dev-dependency only: the library
+//!   never starts it.
 
-pub mod cli;
 pub mod config;
-#[cfg(feature = "demo")]
-pub mod demo_idp;
 pub mod error;
 pub mod oidc;
 pub mod primitives;

@@ -5,7 +5,7 @@ use super::*;
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
 use serde_json::{Map, Value};
 
-use crate::demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey, at_hash, jwks_of};
+use auth0_demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey, at_hash, jwks_of};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
