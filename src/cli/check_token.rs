@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use openidconnect::core::CoreJsonWebKeySet;
 
 use super::CheckTokenArgs;
-use auth0_axum::config;
-use auth0_axum::oidc::{self, Provider};
+use auth0_axum::IssuerKeys;
 use auth0_axum::token_check::{self, AudienceSetting, CheckReport, Expectations, Outcome};
 
 pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
@@ -23,19 +22,19 @@ pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     // The same parser as the server's: a bad AUTH0_DOMAIN is reported, not silently ignored.
-    let domain = match env("AUTH0_DOMAIN").map(|d| config::parse_provider_base(&d)) {
-        Some(Err(problem)) => {
-            eprintln!("{}", config::ConfigErrors(vec![problem]));
+    let domain = match env("AUTH0_DOMAIN").map(|d| IssuerKeys::for_domain(&d)) {
+        Some(Err(problems)) => {
+            eprintln!("{problems}");
             return ExitCode::from(2);
         }
-        Some(Ok(domain)) => Some(domain),
+        Some(Ok(keys)) => Some(keys),
         None => None,
     };
 
     let mut expect = match args
         .issuer
         .clone()
-        .or_else(|| domain.as_ref().map(|d| d.to_string()))
+        .or_else(|| domain.as_ref().map(|d| d.issuer().to_string()))
     {
         Some(issuer) => Expectations::new(issuer, String::new(), AudienceSetting::ApiAudience),
         None => Expectations::unconfigured(
@@ -71,16 +70,13 @@ pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
         };
         token_check::check(&token, &expect, &set).await
     } else {
-        let base = args
+        let keys = args
             .issuer
             .as_deref()
-            .and_then(|i| url::Url::parse(i).ok())
+            .and_then(|i| IssuerKeys::for_domain(i).ok())
             .or(domain);
-        match base {
-            Some(base) => {
-                let provider = Provider::for_base(&base, oidc::http_client());
-                token_check::check(&token, &expect, provider.as_ref()).await
-            }
+        match keys {
+            Some(keys) => token_check::check(&token, &expect, &keys).await,
             None => token_check::check(&token, &expect, &NoKeys).await,
         }
     };

@@ -3,7 +3,7 @@
 
 /// Logs at info: startup, logins, logouts, refusals and errors, each tagged with its request id.
 /// A line per request (method, path, status, latency) is at debug: `RUST_LOG=debug` or
-/// `RUST_LOG=info,auth0_axum::request_log=debug`. Colours only on a terminal.
+/// `RUST_LOG=info,auth0_login::server::request_log=debug`. Colours only on a terminal.
 pub(super) fn init() {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -6,8 +6,9 @@ mod logging;
 
 use std::process::ExitCode;
 
-use auth0_axum::config::{self, AppSettings, Config, Mode};
-use auth0_axum::{Application, shutdown_signal};
+use auth0_axum::{Auth0Config, ConfigErrors};
+
+use crate::server::{Application, shutdown_signal};
 
 const USAGE: &str = "\
 Usage:
@@ -80,7 +81,7 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         }
         Ok(command) => {
             // .env first, so that RUST_LOG set there applies to logging.
-            if let Err(errors) = config::load_dotenv() {
+            if let Err(errors) = auth0_axum::load_dotenv() {
                 eprintln!("{errors}");
                 return ExitCode::from(2);
             }
@@ -110,10 +111,10 @@ async fn serve(demo: bool) -> ExitCode {
             return code;
         }
     };
-    if let Some(limit) = auth0_axum::serve::raise_open_file_limit() {
+    if let Some(limit) = crate::server::serve::raise_open_file_limit() {
         tracing::debug!(limit, "open-file limit");
     }
-    let app = match Application::build(config.clone(), demo).await {
+    let app = match Application::build(config.clone()).await {
         Ok(app) => app,
         Err(err) => {
             eprintln!("{err:#}");
@@ -121,9 +122,9 @@ async fn serve(demo: bool) -> ExitCode {
         }
     };
     tracing::info!(
-        listening = %app.local_addr(),
+        listening = %config.bind(),
         "open {}/ in your browser{}",
-        config.app.base_url,
+        config.base_url(),
         if demo { " (demo mode: built-in provider, not Auth0)" } else { "" }
     );
     match app.run_until_stopped(shutdown_signal()).await {
@@ -142,37 +143,35 @@ type DemoGuard = std::convert::Infallible;
 
 /// The configuration: from the environment, or, in demo mode, the app's settings from the
 /// environment and the tenant's from the demo provider started here.
-async fn load(demo: bool) -> Result<(Config, Option<DemoGuard>), (String, ExitCode)> {
-    let config_error = |e: config::ConfigErrors| (e.to_string(), ExitCode::from(2));
+async fn load(demo: bool) -> Result<(Auth0Config, Option<DemoGuard>), (String, ExitCode)> {
+    let config_error = |e: ConfigErrors| (e.to_string(), ExitCode::from(2));
+    let env = |k: &str| std::env::var(k).ok();
     if !demo {
-        return Config::from_env().map(|c| (c, None)).map_err(config_error);
+        return Auth0Config::from_lookup(env)
+            .map(|c| (c, None))
+            .map_err(config_error);
     }
-    let app =
-        AppSettings::from_lookup(Mode::Demo, &|k| std::env::var(k).ok()).map_err(config_error)?;
-    let (provider, tenant) = start_demo(&app)
+    let config = Auth0Config::for_local_provider(env).map_err(config_error)?;
+    let (provider, config) = start_demo(config)
         .await
         .map_err(|e| (format!("{e:#}"), ExitCode::FAILURE))?;
-    Ok((Config { app, tenant }, Some(provider)))
+    Ok((config, Some(provider)))
 }
 
 #[cfg(feature = "demo")]
-async fn start_demo(app: &AppSettings) -> anyhow::Result<(DemoGuard, config::TenantSettings)> {
+async fn start_demo(config: Auth0Config) -> anyhow::Result<(DemoGuard, Auth0Config)> {
     let (provider, tenant) = auth0_demo_idp::start_for(
-        app.base_url.callback(),
-        app.base_url.post_logout().to_string(),
-        app.base_url.join("/backchannel-logout"),
+        config.callback_url(),
+        config.post_logout_url(),
+        config.backchannel_logout_url(),
     )
     .await?;
-    let tenant = config::TenantSettings {
-        provider_base: url::Url::parse(&tenant.issuer)?,
-        client_id: tenant.client_id,
-        client_secret: config::Secret::new(tenant.client_secret),
-    };
-    Ok((provider, tenant))
+    let config = config.with_tenant(&tenant.issuer, &tenant.client_id, &tenant.client_secret)?;
+    Ok((provider, config))
 }
 
 #[cfg(not(feature = "demo"))]
-async fn start_demo(_: &AppSettings) -> anyhow::Result<(DemoGuard, config::TenantSettings)> {
+async fn start_demo(_: Auth0Config) -> anyhow::Result<(DemoGuard, Auth0Config)> {
     anyhow::bail!(
         "This build has no demo provider (it was built with --no-default-features). Configure .env for your Auth0 tenant and run without --demo."
     )

@@ -1,7 +1,7 @@
 //! `/api/me`: every row of the troubleshooting table answered as an ESP-compatible proxy would,
 //! plus key rotation and the JWKS refetch limit.
 
-use auth0_axum::primitives::unix_now;
+use auth0_axum::test_support::unix_now;
 use auth0_demo_idp::keys::{DEMO_KID_2, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -45,6 +45,16 @@ async fn every_row_of_the_table_is_answered_like_esp() {
             assert_eq!(body["claims"]["sub"], "auth0|api-user");
             continue;
         }
+        let mut body = body;
+        let remedy = body
+            .as_object_mut()
+            .and_then(|b| b.remove("remedy"))
+            .unwrap_or_default();
+        assert!(
+            remedy.as_str().is_some_and(|r| r.len() > 20),
+            "{}: every refusal carries its remedy: {remedy}",
+            row.name
+        );
         assert_eq!(
             body,
             json!({"code": row.status, "message": row.message, "category": row.category}),
@@ -235,4 +245,24 @@ async fn a_token_over_16_kb_is_refused_before_it_is_decoded() {
         0,
         "nothing fetched for it"
     );
+}
+
+/// Auth0's access token for its own `/userinfo` (opaque, or a JWE) sent to the API: the answer
+/// names the setting that gets a token for the API, as `check-token` does.
+#[tokio::test]
+async fn an_opaque_or_encrypted_token_is_answered_with_the_audience_remedy() {
+    let app = spawn_api_app().await;
+    let jwe = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVy.dGFn";
+    for token in ["6V0ZJnKvYh0q3bq2zW8S1bZKqKf8P3nA", jwe] {
+        let (status, _, body) = call(&app, Some(token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["category"], "BAD_FORMAT", "{body}");
+        assert!(
+            body["remedy"]
+                .as_str()
+                .unwrap_or("")
+                .contains("AUTH0_AUDIENCE"),
+            "{body}"
+        );
+    }
 }

@@ -2,8 +2,8 @@
 //! the past: absolute expiry (7 days), idle expiry (24 h), the hourly slide, and the 10-minute
 //! login window.
 
-use auth0_axum::primitives::unix_now;
-use auth0_axum::session::{COOKIE_NAME, LoginTransaction, UserSession};
+use auth0_axum::test_support::unix_now;
+use auth0_axum::test_support::{COOKIE_NAME, LoginTransaction, UserSession};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -2,9 +2,9 @@
 //! each session is sealed again under the new key on its first request, and a key nobody lists
 //! any more reads as a guest.
 
-use auth0_axum::config::parse_secret_key;
-use auth0_axum::session::COOKIE_NAME;
-use auth0_axum::session::cookie::SessionKeys;
+use auth0_axum::test_support::COOKIE_NAME;
+use auth0_axum::test_support::SessionKeys;
+use auth0_axum::test_support::parse_secret_key;
 use reqwest::StatusCode;
 
 use crate::support::*;

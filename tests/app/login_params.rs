@@ -194,7 +194,7 @@ async fn a_discovery_that_times_out_is_called_an_outage() {
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .unwrap();
-    let provider = auth0_axum::oidc::Provider::for_base(
+    let provider = auth0_axum::test_support::Provider::for_base(
         &url::Url::parse(&format!("http://{addr}/")).unwrap(),
         http,
     );

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth0_axum::oidc::JWKS_FAILURE_MEMORY;
+use auth0_axum::test_support::JWKS_FAILURE_MEMORY;
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -11,7 +11,7 @@ use crate::support::*;
 const API: &str = "https://api.example.com";
 
 async fn api_token(app: &TestApp) -> String {
-    let now = auth0_axum::primitives::unix_now();
+    let now = auth0_axum::test_support::unix_now();
     let claims = serde_json::json!({"iss": app.provider().issuer(), "sub": "s", "aud": API, "iat": now, "exp": now + 600});
     app.provider().sign(claims.as_object().unwrap())
 }

@@ -1,6 +1,6 @@
 //! The session cookie: attributes, size, tampering, oversize profiles, and the page headers.
 
-use auth0_axum::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
+use auth0_axum::test_support::{COOKIE_NAME, SECURE_COOKIE_NAME};
 use reqwest::StatusCode;
 use serde_json::json;
 

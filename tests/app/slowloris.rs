@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth0_axum::serve::ServeLimits;
+use auth0_login::server::ServeLimits;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

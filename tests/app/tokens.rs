@@ -189,7 +189,7 @@ async fn without_a_refresh_token_an_expiring_token_goes_through_a_silent_login_t
 #[tokio::test]
 async fn api_messages_needs_read_messages_and_says_so_like_rfc_6750() {
     let app = api_app(true).await;
-    let now = auth0_axum::primitives::unix_now();
+    let now = auth0_axum::test_support::unix_now();
     let token = |extra: serde_json::Value| {
         let mut claims = json!({"iss": app.provider().issuer(), "sub": "auth0|x", "aud": API, "iat": now, "exp": now + 600});
         for (k, v) in extra.as_object().unwrap() {

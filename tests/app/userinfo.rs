@@ -2,11 +2,9 @@
 //! for (auto, the default: Auth0's ID tokens carry the profile, so a login makes one request
 //! fewer), or always, or never.
 
-use auth0_axum::config::UserinfoSetting;
-
 use crate::support::*;
 
-async fn app_with(userinfo: UserinfoSetting) -> TestApp {
+async fn app_with(userinfo: &'static str) -> TestApp {
     spawn_app_with(Options {
         userinfo,
         ..Options::default()
@@ -16,7 +14,7 @@ async fn app_with(userinfo: UserinfoSetting) -> TestApp {
 
 #[tokio::test]
 async fn with_the_profile_in_the_id_token_a_login_does_not_call_userinfo() {
-    let app = app_with(UserinfoSetting::Auto).await;
+    let app = app_with("auto").await;
     app.login().await;
     assert_eq!(app.provider().userinfo_count(), 0);
     let html = app.page("/").await;
@@ -28,7 +26,7 @@ async fn with_the_profile_in_the_id_token_a_login_does_not_call_userinfo() {
 
 #[tokio::test]
 async fn an_id_token_without_a_scope_s_claims_makes_the_login_call_userinfo() {
-    let app = app_with(UserinfoSetting::Auto).await;
+    let app = app_with("auto").await;
     app.provider()
         .behave(|b| b.id_token_omits = vec!["email".into(), "email_verified".into()]);
     app.login().await;
@@ -41,10 +39,10 @@ async fn an_id_token_without_a_scope_s_claims_makes_the_login_call_userinfo() {
 
 #[tokio::test]
 async fn always_and_never_mean_what_they_say() {
-    let always = app_with(UserinfoSetting::Always).await;
+    let always = app_with("always").await;
     always.login().await;
     assert_eq!(always.provider().userinfo_count(), 1);
-    let never = app_with(UserinfoSetting::Never).await;
+    let never = app_with("never").await;
     never
         .provider()
         .behave(|b| b.id_token_omits = vec!["email".into()]);

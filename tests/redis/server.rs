@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use auth0_axum::config::SessionStoreSetting;
 use tower_sessions_redis_store::fred::prelude::{Builder, ClientLike, Config, Pool};
 use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
 
@@ -114,7 +113,7 @@ impl Drop for RedisServer {
 /// The app and its demo provider, with sessions in this Redis.
 pub async fn spawn_redis_app(redis: &RedisServer) -> TestApp {
     spawn_app_with(Options {
-        session_store: SessionStoreSetting::Redis(redis.url()),
+        session_store: Some(redis.url().to_string()),
         ..Options::default()
     })
     .await

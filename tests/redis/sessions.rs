@@ -2,7 +2,7 @@
 //! dead), large profiles fit, another instance (a restart) reads the same sessions, and an outage
 //! is answered with a page naming the store and recovered from without a restart.
 
-use auth0_axum::session::COOKIE_NAME;
+use auth0_axum::test_support::COOKIE_NAME;
 use reqwest::StatusCode;
 use serde_json::json;
 use tower_sessions_redis_store::fred::prelude::{KeysInterface, SetsInterface};
@@ -198,7 +198,7 @@ async fn a_rotated_key_keeps_redis_sessions_and_reseals_the_id_cookie() {
     let old_cookie = session_cookie_of(&before.login().await);
     let app_with = |previous: Vec<String>| {
         spawn_app_with(Options {
-            session_store: auth0_axum::config::SessionStoreSetting::Redis(redis.url()),
+            session_store: Some(redis.url().to_string()),
             secret_key: Some(NEW_KEY.into()),
             previous_secret_keys: previous,
             ..Options::default()
@@ -240,10 +240,10 @@ async fn a_save_that_fails_after_the_page_is_made_is_a_page_not_a_bare_500() {
     let store = RedisStore::new(client.clone());
     let id = Id::from_str(&ids[0]).unwrap();
     let mut record = store.load(&id).await.unwrap().unwrap();
-    let (user, logins) = auth0_axum::session::read_record_data(&record.data);
+    let (user, logins) = auth0_axum::test_support::read_record_data(&record.data);
     let mut user = user.unwrap();
     user.refreshed_at -= 7200;
-    record.data = auth0_axum::session::record_data(Some(&user), &logins);
+    record.data = auth0_axum::test_support::record_data(Some(&user), &logins);
     store.save(&record).await.unwrap();
 
     let pause = CustomCommand::new_static("CLIENT", ClusterHash::FirstKey, false);

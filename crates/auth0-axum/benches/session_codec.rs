@@ -5,9 +5,10 @@
 
 use std::hint::black_box;
 
-use auth0_axum::config::parse_secret_key;
-use auth0_axum::session::cookie::SessionKeys;
-use auth0_axum::session::{UserSession, projected_cookie_bytes, read_record_data, record_data};
+use auth0_axum::test_support::{
+    SessionKeys, UserSession, parse_secret_key, projected_cookie_bytes, read_record_data,
+    record_data,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// A logged-in user as the demo provider's Jane arrives: the usual OIDC profile claims.

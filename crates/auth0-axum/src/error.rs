@@ -1,32 +1,35 @@
-//! One error type for every page route, and the page it becomes. Each failure has a status, a
-//! short code, what happened and what to check. Detail for operators goes to the log (once, when
-//! the page is rendered), never to the page.
+//! [`AuthError`]: every way a login, a session or an extractor can fail, as a page. Each failure
+//! has a status, a short stable code, what happened and what to check; detail for operators goes
+//! to the log (once, when the error becomes a response), never to the page.
 //!
-//! `AppError` turns into a bare response carrying itself as an extension; the [`render_errors`]
-//! middleware (which has the app state and the session) renders the page, as axum's own
-//! error-handling example does.
+//! An `AuthError` becomes the library's own plain error page, and the response carries the error
+//! itself as an extension: an app that wants the page in its own layout takes it back out with
+//! [`AuthError::take_from`] in a middleware and renders its own (the starter's `pages/errors.rs`
+//! does).
 
 use askama::Template;
-use askama_web::WebTemplate;
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use tower_sessions::Session;
+use axum::response::{Html, IntoResponse, Response};
 
 use crate::oidc::ProviderFailure;
-use crate::session::cookie::WriteFailure;
-use crate::session::{AppSession, Capacity, SessionError, UserSession};
-use crate::state::AppState;
+use crate::session::SessionError;
 use crate::token_check::Failure;
-use crate::views::Layout;
 
-/// Boxed so that `Result<_, AppError>` stays small on the happy path.
+/// Boxed so that `Result<_, AuthError>` stays small on the happy path.
+///
+/// ```
+/// use auth0_axum::AuthError;
+/// use axum::http::StatusCode;
+/// let error = AuthError::new(StatusCode::FORBIDDEN, "closed", "The shop is closed", "Come back at nine.")
+///     .check("Opening hours are on the home page.");
+/// assert_eq!(error.code(), "closed");
+/// assert_eq!(error.checks(), ["Opening hours are on the home page."]);
+/// ```
 #[derive(Debug, Clone)]
-pub struct AppError(pub Box<ErrorDetails>);
+pub struct AuthError(Box<ErrorDetails>);
 
 #[derive(Debug, Clone)]
-pub struct ErrorDetails {
+pub(crate) struct ErrorDetails {
     pub status: StatusCode,
     /// Short, stable, greppable: `state_mismatch`, `provider_unavailable`...
     pub code: &'static str,
@@ -43,7 +46,9 @@ pub struct ErrorDetails {
     pub log_detail: Option<String>,
 }
 
-impl AppError {
+impl AuthError {
+    /// An error with its status, a short stable code (`snake_case`, for logs and tests), a title
+    /// and what happened.
     pub fn new(
         status: StatusCode,
         code: &'static str,
@@ -62,16 +67,19 @@ impl AppError {
         }))
     }
 
+    /// Adds one thing to check or do (shown as a list).
     pub fn check(mut self, text: impl Into<String>) -> Self {
         self.0.checks.push(text.into());
         self
     }
 
+    /// A link onward ("Try again").
     pub fn retry(mut self, href: impl Into<String>) -> Self {
         self.0.retry = Some(href.into());
         self
     }
 
+    /// The token checks that failed, each with its category, message and remedy.
     pub fn with_token_failures(mut self, failures: Vec<Failure>) -> Self {
         self.0.token_failures = failures;
         self
@@ -83,8 +91,8 @@ impl AppError {
         self
     }
 
-    /// The provider could not be discovered: names the URL tried and why it failed.
-    pub fn provider_unavailable(status: StatusCode, failure: ProviderFailure) -> Self {
+    /// The provider could not be discovered: names why it failed (the URL goes to the log).
+    pub(crate) fn provider_unavailable(status: StatusCode, failure: ProviderFailure) -> Self {
         Self::new(
             status,
             "provider_unavailable",
@@ -109,12 +117,12 @@ impl AppError {
 }
 
 /// What to do when a session outgrows cookies: the setting that moves it server-side.
-pub const SERVER_SIDE_STORE_HINT: &str = "Keep sessions server-side: set SESSION_STORE=redis://HOST:6379 (README: Choosing a session store), where a session has no size limit.";
+pub(crate) const SERVER_SIDE_STORE_HINT: &str = "Keep sessions server-side: set SESSION_STORE=redis://HOST:6379 (README: Choosing a session store), where a session has no size limit.";
 
-impl From<SessionError> for AppError {
+impl From<SessionError> for AuthError {
     fn from(err: SessionError) -> Self {
         match err {
-            SessionError::TooLarge { cookie_bytes } => AppError::new(
+            SessionError::TooLarge { cookie_bytes } => AuthError::new(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "session_too_large",
                 "Your session is too large to keep in cookies",
@@ -122,7 +130,7 @@ impl From<SessionError> for AppError {
             )
             .check(SERVER_SIDE_STORE_HINT)
             .log_detail(format!("cookie_bytes={cookie_bytes}")),
-            SessionError::Unavailable(why) => AppError::new(
+            SessionError::Unavailable(why) => AuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "session_store_unavailable",
                 "The session store is not answering",
@@ -136,99 +144,95 @@ impl From<SessionError> for AppError {
     }
 }
 
-impl IntoResponse for AppError {
+impl AuthError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+    /// The short, stable code: `state_mismatch`, `provider_unavailable`, `session_too_large`...
+    pub fn code(&self) -> &'static str {
+        self.0.code
+    }
+    /// The page's title.
+    pub fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// What happened, in a sentence or two.
+    pub fn what(&self) -> &str {
+        &self.0.what
+    }
+    /// What to check or do, one item each.
+    pub fn checks(&self) -> &[String] {
+        &self.0.checks
+    }
+    /// The token checks that failed (only public values: category, message, detail, remedy).
+    pub fn token_failures(&self) -> &[Failure] {
+        &self.0.token_failures
+    }
+    /// A link onward, e.g. to try the login again.
+    pub fn retry_href(&self) -> Option<&str> {
+        self.0.retry.as_deref()
+    }
+
+    /// The error a response was made from, taken out of it: for an app's own error layer, which
+    /// renders it in the app's layout instead of the library's plain page. `None` for any other
+    /// response.
+    ///
+    /// ```
+    /// use auth0_axum::AuthError;
+    /// use axum::http::StatusCode;
+    /// use axum::response::IntoResponse;
+    /// let mut response = AuthError::new(StatusCode::NOT_FOUND, "not_found", "Not here", "Nothing at this address.").into_response();
+    /// let error = AuthError::take_from(&mut response).expect("made from an AuthError");
+    /// assert_eq!(error.status(), StatusCode::NOT_FOUND);
+    /// assert!(AuthError::take_from(&mut response).is_none());
+    /// ```
+    pub fn take_from(response: &mut Response) -> Option<AuthError> {
+        response.extensions_mut().remove::<AuthError>()
+    }
+
+    /// Logs this error once, at info for a 4xx and warn for a 5xx, with its detail.
+    fn log(&self) {
+        let (status, code) = (self.0.status.as_u16(), self.0.code);
+        let detail = self.0.log_detail.as_deref().unwrap_or("");
+        if self.0.status.is_server_error() {
+            tracing::warn!(status, code, detail, "answered with an error page");
+        } else {
+            tracing::info!(status, code, detail, "answered with an error page");
+        }
+    }
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.0.title, self.0.code, self.0.what)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct DefaultErrorPage<'a> {
+    status: u16,
+    error: &'a ErrorDetails,
+    home: &'a str,
+}
+
+/// The library's plain error page, with the error itself as an extension (see
+/// [`AuthError::take_from`]). Logged here, once.
+impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let mut response = self.0.status.into_response();
+        self.log();
+        let page = DefaultErrorPage {
+            status: self.0.status.as_u16(),
+            error: &self.0,
+            home: "/",
+        }
+        .render()
+        .unwrap_or_else(|_| self.0.title.clone());
+        let mut response = (self.0.status, Html(page)).into_response();
         response.extensions_mut().insert(self);
         response
     }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub layout: Layout,
-    pub status: u16,
-    pub error: ErrorDetails,
-}
-
-/// Renders any `AppError` a handler or extractor returned as the error page (with the nav showing
-/// who is logged in, like every page), and logs it: the one log line of each error.
-pub async fn render_errors(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let session = request.extensions().get::<Session>().cloned();
-    let mut response = next.run(request).await;
-    let Some(error) = response.extensions_mut().remove::<AppError>() else {
-        return response;
-    };
-    // The nav shows who is logged in; a store that does not answer shows nobody (and is not
-    // asked twice).
-    let user = match session {
-        Some(session) if error.0.code != "session_store_unavailable" => {
-            AppSession::new(session, Capacity::Unbounded)
-                .user()
-                .await
-                .ok()
-                .flatten()
-        }
-        _ => None,
-    };
-    error_page(&state, error, user.as_ref())
-}
-
-/// The error page for `error`, with the nav showing `user`, and its one log line (a warning for
-/// a 5xx).
-fn error_page(state: &AppState, AppError(error): AppError, user: Option<&UserSession>) -> Response {
-    let (status, code) = (error.status.as_u16(), error.code);
-    let detail = error.log_detail.as_deref().unwrap_or("");
-    if error.status.is_server_error() {
-        tracing::warn!(status, code, detail, "answered with an error page");
-    } else {
-        tracing::info!(status, code, detail, "answered with an error page");
-    }
-    let error = *error;
-    let status = error.status;
-    let mut page = ErrorPage {
-        layout: Layout::new(state, user),
-        status: status.as_u16(),
-        error,
-    }
-    .into_response();
-    *page.status_mut() = status;
-    page
-}
-
-/// tower-sessions' manager answers an empty 500 when saving to the store fails after the handler
-/// (Redis went away mid-request): the session-store page instead.
-pub async fn bare_session_failure_page(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
-        && !response
-            .headers()
-            .contains_key(axum::http::header::CONTENT_TYPE);
-    if !bare {
-        return response;
-    }
-    let error =
-        SessionError::Unavailable("the session could not be saved after the page was made".into());
-    error_page(&state, error.into(), None)
-}
-
-/// The page for a session write the cookie store refused after the handler (a bug in a size
-/// projection, or no randomness): logged, and never a bare 5xx.
-pub fn session_write_failure_page(state: &AppState, failure: WriteFailure) -> Response {
-    let error = match failure {
-        WriteFailure::TooLarge { cookie_bytes } => {
-            AppError::from(SessionError::TooLarge { cookie_bytes })
-        }
-        WriteFailure::Seal(why) => AppError::internal(format!("session not sealed: {why}")),
-    };
-    error_page(state, error, None)
 }

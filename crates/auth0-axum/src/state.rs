@@ -1,22 +1,21 @@
-//! What every handler shares: the configuration, the login client (and through it the provider),
-//! the process's memory of answered logins, and the session store.
+//! What the auth routes and extractors share: the configuration, the login client (and through it
+//! the provider), the process's memory of answered logins, and the session store. [`crate::Auth0`]
+//! is the public handle to it.
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::Auth0Config;
 use crate::oidc::LoginClient;
 use crate::session::SessionBackend;
 use crate::used_logins::UsedLogins;
 
-pub struct AppContext {
-    pub config: Config,
+pub(crate) struct AppContext {
+    pub config: Auth0Config,
     pub oidc: LoginClient,
-    /// Running against the built-in demo provider: every page says so.
-    pub demo: bool,
     /// States already answered at `/callback`: a replayed cookie cannot use one twice.
     pub used_logins: UsedLogins,
     /// Where sessions are kept (`SESSION_STORE`).
     pub sessions: SessionBackend,
 }
 
-pub type AppState = Arc<AppContext>;
+pub(crate) type AppState = Arc<AppContext>;

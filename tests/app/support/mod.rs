@@ -5,16 +5,15 @@ mod process;
 
 use std::net::SocketAddr;
 
-use auth0_axum::Application;
-use auth0_axum::config::{
-    AppBaseUrl, AppSettings, Config, Secret, SessionStoreSetting, TenantSettings, UserinfoSetting,
-    parse_secret_key,
-};
-use auth0_axum::session::cookie::SessionKeys;
-use auth0_axum::session::{
-    COOKIE_NAME, LoginTransaction, UserSession, read_record_data, record_data,
+use std::collections::HashMap;
+
+use auth0_axum::Auth0Config;
+use auth0_axum::test_support::{
+    COOKIE_NAME, LoginTransaction, SessionKeys, UserSession, parse_secret_key, read_record_data,
+    record_data,
 };
 use auth0_demo_idp::{ClientRegistration, DemoProvider};
+use auth0_login::server::{Application, ServeLimits};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -42,7 +41,7 @@ pub struct Options {
     /// APP_BASE_URL's scheme ("https" to see the Secure flag).
     pub base_scheme: String,
     /// Connection limits other than the defaults (the slowloris tests).
-    pub serve_limits: Option<auth0_axum::serve::ServeLimits>,
+    pub serve_limits: Option<ServeLimits>,
     /// `AUTH0_ORGANIZATION`.
     pub organization: Option<String>,
     /// `AUTH0_ROLES_CLAIM`.
@@ -53,10 +52,10 @@ pub struct Options {
     pub secret_key: Option<String>,
     /// `APP_SECRET_KEY_PREVIOUS`, one key an entry.
     pub previous_secret_keys: Vec<String>,
-    /// `SESSION_STORE`.
-    pub session_store: SessionStoreSetting,
+    /// `SESSION_STORE` (default: cookies).
+    pub session_store: Option<String>,
     /// `AUTH0_USERINFO`.
-    pub userinfo: UserinfoSetting,
+    pub userinfo: &'static str,
 }
 
 impl Default for Options {
@@ -73,8 +72,8 @@ impl Default for Options {
             provider_behaviour: None,
             secret_key: None,
             previous_secret_keys: Vec::new(),
-            session_store: SessionStoreSetting::Cookie,
-            userinfo: UserinfoSetting::Auto,
+            session_store: None,
+            userinfo: "auto",
         }
     }
 }
@@ -133,32 +132,39 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         (Some(p), a)
     };
 
-    let config = Config {
-        app: AppSettings {
-            base_url: AppBaseUrl::parse(Some(&base), addr.port()).unwrap(),
-            bind: addr,
-            session_secret: parse_secret_key(options.secret_key.as_deref().unwrap_or(SECRET_KEY))
-                .unwrap(),
-            previous_session_secrets: options
-                .previous_secret_keys
-                .iter()
-                .map(|k| parse_secret_key(k).unwrap())
-                .collect(),
-            session_store: options.session_store.clone(),
-            userinfo: options.userinfo,
-            scope: options.scope.clone(),
-            audience: options.audience.clone(),
-            organization: options.organization.clone(),
-            api_url: None,
-            roles_claim: options.roles_claim.clone(),
-        },
-        tenant: TenantSettings {
-            provider_base: url::Url::parse(&format!("http://{provider_addr}/")).unwrap(),
-            client_id: CLIENT_ID.into(),
-            client_secret: Secret::new(CLIENT_SECRET),
-        },
-    };
-    let mut app = Application::with_listener(config, false, listener).expect("the app builds");
+    let mut env: HashMap<&str, String> = HashMap::from([
+        ("APP_BASE_URL", base.clone()),
+        ("HOST", addr.ip().to_string()),
+        ("PORT", addr.port().to_string()),
+        (
+            "APP_SECRET_KEY",
+            options.secret_key.clone().unwrap_or(SECRET_KEY.into()),
+        ),
+        ("AUTH0_SCOPE", options.scope.clone()),
+        ("AUTH0_USERINFO", options.userinfo.into()),
+        ("AUTH0_DOMAIN", format!("http://{provider_addr}/")),
+        ("AUTH0_CLIENT_ID", CLIENT_ID.into()),
+        ("AUTH0_CLIENT_SECRET", CLIENT_SECRET.into()),
+    ]);
+    let optional = [
+        (
+            "APP_SECRET_KEY_PREVIOUS",
+            Some(options.previous_secret_keys.join(",")),
+        ),
+        ("SESSION_STORE", options.session_store.clone()),
+        ("AUTH0_AUDIENCE", options.audience.clone()),
+        ("AUTH0_ORGANIZATION", options.organization.clone()),
+        ("AUTH0_ROLES_CLAIM", options.roles_claim.clone()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            env.insert(name, value);
+        }
+    }
+    let config = Auth0Config::from_lookup(|name| env.get(name).cloned()).expect("a valid config");
+    let mut app = Application::with_listener(config, listener)
+        .await
+        .expect("the app builds");
     if let Some(limits) = options.serve_limits {
         app = app.with_limits(limits);
     }
@@ -319,7 +325,7 @@ pub struct Row {
 /// Tokens for every row of the ESP table (except "issuer not configured", which depends on the
 /// service's configuration, not the token), signed with the demo provider's active key.
 pub fn esp_rows(issuer: &str, audience: &str) -> Vec<Row> {
-    use auth0_axum::primitives::unix_now;
+    use auth0_axum::test_support::unix_now;
     use auth0_demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey};
     use base64::Engine as _;
     let now = unix_now();

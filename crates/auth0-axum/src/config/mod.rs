@@ -5,6 +5,8 @@
 //! first and gets the second from the running demo provider. Every problem is collected and
 //! reported together, each with what to do about it, so a newcomer fixes `.env` in one pass.
 
+mod auth0_config;
+mod base_url;
 mod dotenv;
 mod parse;
 #[cfg(test)]
@@ -15,10 +17,12 @@ use std::net::SocketAddr;
 
 use url::Url;
 
+pub use auth0_config::Auth0Config;
+pub use base_url::AppBaseUrl;
 pub use dotenv::load_dotenv;
 pub use parse::{
-    AppBaseUrl, SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base,
-    parse_secret_key, redis_display, valid_organization,
+    SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base, parse_secret_key,
+    redis_display, valid_organization,
 };
 
 /// A value that must never reach a page or a log.
@@ -97,6 +101,26 @@ pub struct AppSettings {
     /// `AUTH0_ROLES_CLAIM`: a namespaced ID-token claim listing roles (set by an Action), which
     /// `RequirePermission` accepts beside the access token's permissions.
     pub roles_claim: Option<String>,
+    /// Where the auth routes are mounted under the app: `""` (the root) or e.g. `/auth`.
+    pub routes_at: String,
+}
+
+impl AppSettings {
+    /// An auth route (`/login`) as browsers see it: `/app/auth/login` under a sub-path and a
+    /// nested router.
+    pub fn route_path(&self, route: &str) -> String {
+        format!("{}{}{route}", self.base_url.path(), self.routes_at)
+    }
+
+    /// An auth route as an absolute URL.
+    pub fn route_url(&self, route: &str) -> String {
+        self.base_url.join(&format!("{}{route}", self.routes_at))
+    }
+
+    /// The redirect URI: from configuration, never from a request's Host header.
+    pub fn callback_url(&self) -> String {
+        self.route_url("/callback")
+    }
 }
 
 /// The Auth0 tenant, and this app's registration there.
@@ -106,36 +130,6 @@ pub struct TenantSettings {
     pub provider_base: Url,
     pub client_id: String,
     pub client_secret: Secret,
-}
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub app: AppSettings,
-    pub tenant: TenantSettings,
-}
-
-impl Config {
-    /// Everything for a real tenant from the process environment (call [`load_dotenv`] first).
-    pub fn from_env() -> Result<Self, ConfigErrors> {
-        Self::from_lookup(|key| std::env::var(key).ok())
-    }
-
-    /// Everything for a real tenant from any lookup (tests pass a map); all problems at once.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
-        match (
-            AppSettings::from_lookup(Mode::Tenant, &lookup),
-            TenantSettings::from_lookup(&lookup),
-        ) {
-            (Ok(app), Ok(tenant)) => Ok(Self { app, tenant }),
-            (app, tenant) => Err(ConfigErrors(
-                app.err()
-                    .into_iter()
-                    .chain(tenant.err())
-                    .flat_map(|e| e.0)
-                    .collect(),
-            )),
-        }
-    }
 }
 
 /// A lookup that trims values and treats empty ones as unset.
@@ -181,6 +175,7 @@ impl AppSettings {
                 organization: organization?,
                 api_url: api_url?,
                 roles_claim: get("AUTH0_ROLES_CLAIM"),
+                routes_at: String::new(),
             })
         })();
         problems.finish(settings)
@@ -208,8 +203,11 @@ impl TenantSettings {
 /// One thing wrong with the configuration, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The setting (`AUTH0_DOMAIN`, `.env`...).
     pub variable: &'static str,
+    /// What is wrong with it (never its value when that may be a secret).
     pub problem: String,
+    /// What to do about it.
     pub fix: String,
 }
 
@@ -249,6 +247,7 @@ impl Problems {
 pub struct ConfigErrors(pub Vec<Problem>);
 
 impl ConfigErrors {
+    /// The settings named, in order.
     pub fn variables(&self) -> Vec<&'static str> {
         self.0.iter().map(|p| p.variable).collect()
     }

@@ -254,104 +254,6 @@ pub(super) fn client_secret(raw: Option<String>) -> Result<Secret, Problem> {
     }
 }
 
-/// `APP_BASE_URL`, parsed once: the origin browsers use for this app. The callback and logout
-/// URLs derive from it, never from a request's Host header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppBaseUrl {
-    url: Url,
-    /// Without the trailing slash, as configured (`http://localhost:3000`).
-    text: String,
-}
-
-impl AppBaseUrl {
-    /// The configured value, or `http://localhost:PORT` when unset.
-    pub fn parse(raw: Option<&str>, port: u16) -> Result<Self, Problem> {
-        let var = "APP_BASE_URL";
-        let default;
-        let raw = match raw {
-            Some(raw) => raw,
-            None => {
-                default = format!("http://localhost:{}", if port == 0 { 3000 } else { port });
-                &default
-            }
-        };
-        let url = Url::parse(raw).map_err(|e| {
-            Problem::new(
-                var,
-                format!("{raw:?} is not a URL ({e})"),
-                "Use the address browsers open, e.g. http://localhost:3000 or https://app.example.com.",
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(Problem::new(
-                var,
-                format!("{raw:?} is not an http(s) URL"),
-                "Use the address browsers open, e.g. http://localhost:3000.",
-            ));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(Problem::new(
-                var,
-                "has a user name or password in it (user:password@)".into(),
-                "Use only scheme, host and port, e.g. https://app.example.com: this URL is sent to every browser and to the provider.",
-            ));
-        }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(Problem::new(
-                var,
-                format!("{raw:?} has a path, query or fragment"),
-                "Use only scheme, host and port, e.g. https://app.example.com: the app serves /login, /callback and /logout at the root.",
-            ));
-        }
-        let text = url.as_str().trim_end_matches('/').to_string();
-        Ok(Self { url, text })
-    }
-
-    /// `scheme://host[:port]` without a trailing slash.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// A path on this app as an absolute URL (`path` starts with `/`).
-    pub fn join(&self, path: &str) -> String {
-        format!("{}{path}", self.text)
-    }
-
-    /// Where the provider sends the browser back after login.
-    pub fn callback(&self) -> String {
-        self.join("/callback")
-    }
-
-    /// Where the provider sends the browser back after logout: the home page.
-    pub fn post_logout(&self) -> &str {
-        &self.text
-    }
-
-    pub fn is_https(&self) -> bool {
-        self.url.scheme() == "https"
-    }
-
-    /// As browsers write it in `Origin`.
-    pub fn origin(&self) -> String {
-        self.url.origin().ascii_serialization()
-    }
-
-    /// The host[:port] the browser must be on for the session cookie to come back.
-    pub fn host_port(&self) -> String {
-        let host = self.url.host_str().unwrap_or_default();
-        match self.url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for AppBaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.to_ascii_lowercase();
     v.starts_with('{') || v.starts_with('<') || v.contains("your") || v == "changeme"
@@ -495,4 +397,24 @@ pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
         ));
     }
     Ok(SessionSecret(bytes))
+}
+
+/// Where the auth routes are nested: empty (the root) or `/segment[/segment...]`, no trailing `/`.
+pub(super) fn routes_prefix(raw: &str) -> Result<String, Problem> {
+    let prefix = raw.trim_end_matches('/');
+    let valid = prefix.is_empty()
+        || (prefix.starts_with('/')
+            && !prefix.starts_with("//")
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')));
+    if valid {
+        Ok(prefix.to_string())
+    } else {
+        Err(Problem::new(
+            "routes prefix",
+            format!("{raw:?} is not a path like /auth"),
+            "Pass the prefix given to Router::nest, e.g. \"/auth\".",
+        ))
+    }
 }

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 const KEY: &str = "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8";
 
-fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+fn load(pairs: &[(&str, &str)]) -> Result<Auth0Config, ConfigErrors> {
     let map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Config::from_lookup(|k| map.get(k).cloned())
+    Auth0Config::from_lookup(|k| map.get(k).cloned())
 }
 
 fn valid() -> Vec<(&'static str, &'static str)> {
@@ -34,10 +34,7 @@ fn a_bare_domain_becomes_an_https_issuer_ending_in_a_slash() {
         "https://dev-abc.us.auth0.com/.well-known/openid-configuration"
     );
     assert_eq!(config.app.base_url.as_str(), "http://localhost:3000");
-    assert_eq!(
-        config.app.base_url.callback(),
-        "http://localhost:3000/callback"
-    );
+    assert_eq!(config.callback_url(), "http://localhost:3000/callback");
     assert_eq!(config.app.bind.to_string(), "127.0.0.1:3000");
     assert_eq!(config.app.scope, "openid profile email");
 }
@@ -150,14 +147,21 @@ fn a_bad_dotenv_line_is_located_by_number_and_key() {
 }
 
 #[test]
-fn base_url_must_be_an_origin() {
+fn base_url_is_an_origin_with_at_most_a_path() {
     assert_eq!(
         AppBaseUrl::parse(Some("https://app.example.com/"), 3000)
             .unwrap()
             .as_str(),
         "https://app.example.com"
     );
-    assert!(AppBaseUrl::parse(Some("https://app.example.com/app"), 3000).is_err());
+    let sub_path = AppBaseUrl::parse(Some("https://example.com/app/"), 3000).unwrap();
+    assert_eq!(sub_path.as_str(), "https://example.com/app");
+    assert_eq!(sub_path.path(), "/app");
+    assert_eq!(sub_path.browser_path("/profile"), "/app/profile");
+    assert_eq!(sub_path.post_logout(), "https://example.com/app");
+    assert_eq!(sub_path.origin(), "https://example.com");
+    assert!(AppBaseUrl::parse(Some("https://app.example.com/?x=1"), 3000).is_err());
+    assert!(AppBaseUrl::parse(Some("https://app.example.com/#top"), 3000).is_err());
     assert!(AppBaseUrl::parse(Some("localhost:3000"), 3000).is_err());
 }
 
@@ -191,7 +195,7 @@ fn secrets_never_show_in_debug_output() {
     assert!(!debug.contains(KEY));
 }
 
-fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigErrors> {
+fn with(extra: &[(&'static str, &'static str)]) -> Result<Auth0Config, ConfigErrors> {
     let mut pairs = valid();
     pairs.extend_from_slice(extra);
     load(&pairs)

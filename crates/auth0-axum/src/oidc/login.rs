@@ -127,7 +127,7 @@ impl LoginClient {
             provider_base: tenant.provider_base.clone(),
             client_id: tenant.client_id.clone(),
             client_secret: tenant.client_secret.clone(),
-            redirect_uri: app.base_url.callback(),
+            redirect_uri: app.callback_url(),
             post_logout_uri: app.base_url.post_logout().to_string(),
             scope: app.scope.clone(),
             audience: app.audience.clone(),

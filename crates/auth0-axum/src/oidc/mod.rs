@@ -9,6 +9,7 @@
 //! `primitives`; never HTTP routes or pages.
 
 mod backchannel;
+mod issuer_keys;
 mod jwks;
 mod login;
 mod outcome;
@@ -24,12 +25,13 @@ use openidconnect::core::CoreClientAuthMethod;
 use serde_json::Value;
 use url::Url;
 
-pub use backchannel::{BACKCHANNEL_LOGOUT_EVENT, LogoutRequest, LogoutTokenError};
-pub use jwks::{JWKS_FAILURE_MEMORY, JWKS_TTL, UNKNOWN_KID_REFETCH_INTERVAL};
+pub use backchannel::LogoutTokenError;
+pub use issuer_keys::IssuerKeys;
+pub use jwks::JWKS_FAILURE_MEMORY;
 pub use login::LoginClient;
-pub use outcome::{LoginError, MAX_EXPIRES_IN, VerifiedLogin};
+pub use outcome::LoginError;
 pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
-pub use refresh::{RefreshError, RefreshedTokens, granted};
+pub use refresh::{RefreshError, granted};
 use single_flight::SingleFlight;
 
 /// While discovery fails, requests get the remembered failure for this long before one retries

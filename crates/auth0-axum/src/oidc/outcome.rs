@@ -4,11 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::ProviderFailure;
-use crate::session::UserSession;
+use crate::session::{UserSession, token_expiry};
 use crate::token_check::{CheckReport, text};
-
-/// The longest `expires_in` believed (a year): the provider's number is added without overflow.
-pub const MAX_EXPIRES_IN: i64 = 365 * 24 * 3600;
 
 /// What Auth0 says when the user declines consent or cancels.
 const AUTH0_USER_DECLINED: &str = "User did not authorize the request";
@@ -39,13 +36,12 @@ impl VerifiedLogin {
             sid: self.sid,
             access_token: keep_access_token.then_some(self.access_token),
             refresh_token: self.refresh_token,
-            token_expires_at: self
-                .expires_in
-                .map(|s| now.saturating_add(s.clamp(0, MAX_EXPIRES_IN))),
+            token_expires_at: token_expiry(self.expires_in, now),
             permissions: self.permissions,
             auth_time: self.auth_time,
             acr: self.acr,
             amr: self.amr,
+            app_data: Map::new(),
             logged_in_at: now,
             refreshed_at: now,
         }

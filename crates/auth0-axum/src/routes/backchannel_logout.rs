@@ -7,22 +7,17 @@
 //! provider may retry). Answers are never cached. Served outside the session layer: the provider
 //! sends no cookie.
 
+use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::oidc::LogoutTokenError;
 use crate::session::LogoutOutcome;
 use crate::state::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/backchannel-logout", post(backchannel_logout))
-}
 
 #[derive(Deserialize)]
 pub struct LogoutForm {

@@ -1,19 +1,19 @@
 //! `/login`: starts an authorization-code login with PKCE, state and nonce, remembered in this
 //! browser's session so that `/callback` can finish it (once, within ten minutes).
 
-use axum::extract::{Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Redirect;
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::error::AuthError;
 use crate::error::SERVER_SIDE_STORE_HINT;
 use crate::oidc::{AuthorizeParams, InvalidParameter, RequestedParams};
 use crate::session::{AppSession, MAX_RETURN_TO_BYTES, SessionError, stored_return_to_len};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
-pub struct LoginQuery {
+pub(crate) struct LoginQuery {
     #[serde(rename = "returnTo")]
     return_to: Option<String>,
     /// What is passed on to Auth0's `/authorize`.
@@ -22,17 +22,17 @@ pub struct LoginQuery {
 }
 
 /// A login request, checked before any I/O.
-pub struct LoginRequest {
+pub(crate) struct LoginRequest {
     pub return_to: String,
     pub params: AuthorizeParams,
 }
 
 impl TryFrom<LoginQuery> for LoginRequest {
-    type Error = AppError;
+    type Error = AuthError;
 
-    fn try_from(q: LoginQuery) -> Result<Self, AppError> {
+    fn try_from(q: LoginQuery) -> Result<Self, AuthError> {
         let return_to = safe_return_to(q.return_to.as_deref().unwrap_or("")).map_err(|why| {
-            AppError::new(
+            AuthError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_return_to",
                 "That login link points somewhere it should not",
@@ -47,9 +47,9 @@ impl TryFrom<LoginQuery> for LoginRequest {
     }
 }
 
-impl From<InvalidParameter> for AppError {
+impl From<InvalidParameter> for AuthError {
     fn from(invalid: InvalidParameter) -> Self {
-        AppError::new(
+        AuthError::new(
             StatusCode::BAD_REQUEST,
             "invalid_login_parameter",
             "That login link has a bad parameter",
@@ -106,9 +106,9 @@ pub async fn login(
     State(state): State<AppState>,
     session: AppSession,
     headers: HeaderMap,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Query(query): Query<LoginQuery>,
-) -> Result<Redirect, AppError> {
+) -> Result<Redirect, AuthError> {
     if let Some(redirect) = on_the_configured_host(&state, &headers, &uri) {
         return Ok(redirect);
     }
@@ -121,9 +121,9 @@ pub async fn login(
         .oidc
         .authorize_url(&tx, &request.params)
         .await
-        .map_err(|f| AppError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, f))?;
+        .map_err(|f| AuthError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, f))?;
     session.add_login(tx).await.map_err(|err| match err {
-        SessionError::TooLarge { cookie_bytes } => AppError::new(
+        SessionError::TooLarge { cookie_bytes } => AuthError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "session_too_large",
             "There is no room in your session to start a login",

@@ -5,13 +5,21 @@
 //! gets a "Log out?" page whose button posts the logout from this origin. The app's own Logout link
 //! still logs out in one step, as in the quickstart.
 
-use crate::error::AppError;
+use crate::error::AuthError;
 use crate::session::AppSession;
 use crate::state::AppState;
-use crate::views::{Layout, LogoutConfirmPage};
+use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+/// Asked when a logout did not come from this app's own pages (logout CSRF).
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirmPage {
+    action: String,
+    home: String,
+}
 
 /// Where a request came from, as far as the browser says.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,40 +53,41 @@ pub async fn logout(
     session: AppSession,
     method: Method,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<Response, AuthError> {
     let from = initiator(&headers, &state.config.app.base_url.origin());
     if method == Method::POST && from != Initiator::ThisApp {
-        return Err(AppError::new(
+        return Err(AuthError::new(
             StatusCode::FORBIDDEN,
             "logout_cross_site",
             "That logout did not come from this app",
             "A logout form on another site was refused, so you are still logged in.",
         )
         .check("To log out, use the Logout link on this site.")
-        .retry("/")
+        .retry(state.config.app.base_url.browser_path("/"))
         .log_detail(format!("refused a logout posted from {from:?}")));
     }
     if method == Method::GET && from == Initiator::Foreign {
         // Asked even of a guest: the logout would also end the provider's session.
         tracing::info!("a logout link from another site: asking first");
-        let user = session.user().await.ok().flatten();
-        return Ok(LogoutConfirmPage {
-            layout: Layout::new(&state, user.as_ref()),
-        }
-        .into_response());
+        let page = LogoutConfirmPage {
+            action: state.config.app.route_path("/logout"),
+            home: state.config.app.base_url.browser_path("/"),
+        };
+        return Ok(Html(page.render().map_err(AuthError::internal)?).into_response());
     }
     Ok(end_everywhere(&state, &session).await?.into_response())
 }
 
 /// Ends the session here, then sends the browser to end the provider's too.
-async fn end_everywhere(state: &AppState, session: &AppSession) -> Result<Redirect, AppError> {
+async fn end_everywhere(state: &AppState, session: &AppSession) -> Result<Redirect, AuthError> {
     let sid = session.end().await?;
+    tracing::info!("logged out");
     Ok(match state.oidc.logout_url(sid.as_deref()).await {
         Ok(url) => Redirect::to(url.as_str()),
         Err(failure) => {
             // The local session is gone either way; the provider's may outlive it.
             tracing::warn!(reason = %failure.reason, "provider unreachable at logout: logged out of the app only");
-            Redirect::to("/")
+            Redirect::to(&state.config.app.base_url.browser_path("/"))
         }
     })
 }

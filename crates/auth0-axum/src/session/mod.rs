@@ -7,19 +7,22 @@
 //! A cookie session is bounded by what browsers keep: its size is projected exactly, by the
 //! cookie store's own functions, before anything is stored, so a write never fails half-way.
 
-pub mod cookie;
+pub(crate) mod cookie;
+mod layer;
 mod model;
 #[cfg(feature = "redis")]
-pub mod server_side;
+pub(crate) mod server_side;
 mod size;
 mod store;
 
-pub use model::{LoginTransaction, TakenLogin, UserSession, stored_return_to_len};
+pub use layer::{SessionLayer, SessionService};
+pub use model::{LoginTransaction, TakenLogin, UserSession, stored_return_to_len, token_expiry};
 pub use size::{projected_cookie_bytes, read_record_data, record_data};
 
 use time::Duration;
 use tower_sessions::Session;
 
+/// The session cookie's name over http (development).
 pub const COOKIE_NAME: &str = "auth0_session";
 /// The name on https: the `__Host-` prefix makes browsers refuse it unless it is Secure, has
 /// `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.

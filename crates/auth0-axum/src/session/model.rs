@@ -23,6 +23,7 @@ pub struct UserSession {
     #[serde(rename = "rt", default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     #[serde(rename = "te", default, skip_serializing_if = "Option::is_none")]
+    /// When the access token expires (unix time).
     pub token_expires_at: Option<i64>,
     /// What the access token grants (Auth0 RBAC `permissions` and `scope`), verified when it was
     /// received, so a page can check a permission without a signature check per view.
@@ -34,11 +35,17 @@ pub struct UserSession {
     /// How (`acr`: the assurance level; `amr`: the methods, e.g. `mfa`), for step-up checks.
     #[serde(rename = "ac", default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The authentication methods (`amr`: `pwd`, `mfa`...).
     #[serde(rename = "am", default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// What the app's `/callback` hook added (`LoginCompleted::set_app_data`).
+    #[serde(rename = "ad", default, skip_serializing_if = "Map::is_empty")]
+    pub app_data: Map<String, Value>,
     #[serde(rename = "li")]
+    /// When this session began (unix time).
     pub logged_in_at: i64,
     #[serde(rename = "ra")]
+    /// When its tokens were last refreshed.
     pub refreshed_at: i64,
 }
 
@@ -74,11 +81,32 @@ impl UserSession {
             auth_time: None,
             acr: None,
             amr: Vec::new(),
+            app_data: Map::new(),
             logged_in_at: now,
             refreshed_at: now,
         }
     }
 
+    /// The same login with a refresh's tokens: a rotated refresh token replaces the old one (a
+    /// provider that does not rotate sends none, and the old one stays).
+    pub fn refreshed(
+        mut self,
+        access_token: String,
+        rotated_refresh_token: Option<String>,
+        expires_in: Option<i64>,
+        permissions: Vec<String>,
+        now: i64,
+    ) -> Self {
+        self.access_token = Some(access_token);
+        if let Some(rotated) = rotated_refresh_token {
+            self.refresh_token = Some(rotated);
+        }
+        self.token_expires_at = token_expiry(expires_in, now);
+        self.permissions = permissions;
+        self
+    }
+
+    /// What to call the user: `name`, else `nickname`, `email` or `sub`.
     pub fn name(&self) -> &str {
         ["name", "nickname", "email", "sub"]
             .iter()
@@ -86,6 +114,7 @@ impl UserSession {
             .unwrap_or("user")
     }
 
+    /// A string claim of the profile.
     pub fn claim(&self, name: &str) -> Option<&str> {
         self.profile.get(name).and_then(Value::as_str)
     }
@@ -96,18 +125,32 @@ impl UserSession {
     }
 }
 
+/// The longest `expires_in` believed (a year): the provider's number is added without overflow.
+pub const MAX_EXPIRES_IN: i64 = 365 * 24 * 3600;
+
+/// When a token given `expires_in` seconds at `now` expires: the one place a provider's lifetime
+/// is clamped, for logins and refreshes alike.
+pub fn token_expiry(expires_in: Option<i64>, now: i64) -> Option<i64> {
+    expires_in.map(|s| now.saturating_add(s.clamp(0, MAX_EXPIRES_IN)))
+}
+
 /// A login in progress: what `/callback` must find to accept the provider's answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoginTransaction {
     #[serde(rename = "s")]
+    /// The `state` sent to `/authorize`.
     pub state: String,
     #[serde(rename = "n")]
+    /// The `nonce` the ID token must carry.
     pub nonce: String,
     #[serde(rename = "v")]
+    /// The PKCE verifier the code exchange sends.
     pub pkce_verifier: String,
     #[serde(rename = "r")]
+    /// Where the browser goes after the login (a local path).
     pub return_to: String,
     #[serde(rename = "t")]
+    /// When the login began (unix time).
     pub created_at: i64,
     /// `max_age` sent: the ID token's `auth_time` must be this recent.
     #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]

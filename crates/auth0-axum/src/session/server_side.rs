@@ -10,7 +10,12 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use std::convert::Infallible;
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service};
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::session::Id;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -81,7 +86,7 @@ impl RedisSessions {
     }
 
     /// The session layer: tower-sessions' manager over the Redis store, the id in a private cookie.
-    pub fn layer(
+    fn manager_layer(
         &self,
         app: &AppSettings,
     ) -> SessionManagerLayer<RedisStore<Pool>, tower_sessions::service::PrivateCookie> {
@@ -97,20 +102,38 @@ impl RedisSessions {
             .with_private(key)
     }
 
-    /// Wraps the pages in the session layer and tells `AppSession` a session has no cookie bound.
-    /// With `APP_SECRET_KEY_PREVIOUS`, an id cookie sealed under an old key is sealed again first.
-    pub fn around(&self, pages: Router, app: &AppSettings) -> Router {
-        let pages = pages
-            .layer(axum::Extension(Capacity::Unbounded))
-            .layer(self.layer(app));
+    /// `inner` inside the session layer, telling `AppSession` a session has no cookie bound. With
+    /// `APP_SECRET_KEY_PREVIOUS`, an id cookie sealed under an old key is sealed again first.
+    /// tower-sessions' manager answers an empty 500 when saving fails after the handler (Redis
+    /// went away mid-request): that becomes the session store's page.
+    pub(crate) fn service<S>(
+        &self,
+        inner: S,
+        app: &AppSettings,
+    ) -> BoxCloneSyncService<Request, Response, Infallible>
+    where
+        S: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let manager = self
+            .manager_layer(app)
+            .layer(axum::Extension(Capacity::Unbounded).layer(inner));
+        let pages = axum::middleware::map_response(bare_failure_page).layer(manager);
         if app.previous_session_secrets.is_empty() {
-            return pages;
+            return BoxCloneSyncService::new(pages);
         }
         let rotation = std::sync::Arc::new(IdCookieRotation::new(app));
-        pages.layer(axum::middleware::from_fn(move |request, next| {
-            let rotation = rotation.clone();
-            async move { rotation.reseal(request, next).await }
-        }))
+        BoxCloneSyncService::new(
+            axum::middleware::from_fn(move |request, next| {
+                let rotation = rotation.clone();
+                async move { rotation.reseal(request, next).await }
+            })
+            .layer(pages),
+        )
     }
 
     /// Whether Redis answers now (readiness).
@@ -298,4 +321,20 @@ impl IdCookieRotation {
         }
         response
     }
+}
+
+/// An empty 500 from tower-sessions' manager (a save after the handler failed) as the session
+/// store's page.
+async fn bare_failure_page(response: Response) -> Response {
+    let bare = response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE);
+    if !bare {
+        return response;
+    }
+    crate::error::AuthError::from(SessionError::Unavailable(
+        "the session could not be saved after the page was made".into(),
+    ))
+    .into_response()
 }

@@ -8,7 +8,10 @@ pub enum Trust {
     /// Exactly this issuer (Auth0's ends in `/`).
     Issuer(String),
     /// Nobody yet; `why` names the setting that would change that.
-    Nobody { why: String },
+    Nobody {
+        /// The setting that would change that.
+        why: String,
+    },
 }
 
 /// Which setting holds the expected audience, so a remedy can name it.
@@ -23,6 +26,7 @@ pub enum AudienceSetting {
 }
 
 impl AudienceSetting {
+    /// The setting's name, as a remedy writes it.
     pub fn name(self) -> &'static str {
         match self {
             AudienceSetting::ClientId => "AUTH0_CLIENT_ID",
@@ -38,6 +42,7 @@ pub const DEFAULT_LEEWAY_SECS: i64 = 60;
 /// What a token must satisfy.
 #[derive(Debug, Clone)]
 pub struct Expectations {
+    /// Whose tokens are accepted.
     pub trust: Trust,
     /// Audiences accepted (compared ignoring a leading `http(s)://` and a trailing `/`).
     pub audiences: Vec<String>,
@@ -45,7 +50,9 @@ pub struct Expectations {
     pub audience_setting: AudienceSetting,
     /// Unix time to check against.
     pub now: i64,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: i64,
+    /// Signature algorithms accepted (RS256 by default).
     pub allowed_algs: Vec<CoreJwsSigningAlgorithm>,
     /// Set for an ID token from our own login.
     pub id_token: Option<IdTokenExpectations>,
@@ -54,14 +61,18 @@ pub struct Expectations {
 }
 
 #[derive(Debug, Clone)]
+/// What only an ID token from this app's own login must satisfy.
 pub struct IdTokenExpectations {
+    /// This application: `aud` must hold it (and `azp`, when there are several audiences).
     pub client_id: String,
+    /// The nonce this login sent.
     pub nonce: String,
     /// When present, a token's `at_hash` must match it.
     pub access_token: Option<String>,
 }
 
 impl Expectations {
+    /// Trust `issuer`, accept `audience` (named in remedies as `audience_setting`), now, with the default leeway and RS256.
     pub fn new(
         issuer: impl Into<String>,
         audience: impl Into<String>,

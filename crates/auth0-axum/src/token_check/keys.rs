@@ -9,18 +9,25 @@ use super::{Category, Failure, format, message, remedies};
 /// Why a key for the token could not be had.
 #[derive(Debug, Clone)]
 pub enum KeyError {
+    /// The key set could not be fetched.
     FetchFailed {
+        /// Where it was asked for.
         jwks_uri: String,
+        /// Why it failed.
         reason: String,
     },
+    /// The key set has no key for this `kid` and `alg`.
     NoMatchingKey {
+        /// The token's `kid`, if any.
         kid: Option<String>,
+        /// The `kid`s the set has.
         available: Vec<String>,
     },
 }
 
 /// Where verification keys come from: a cached, refetching JWKS, or a fixed set.
 pub trait KeySource {
+    /// The key to verify a token with this `kid` and `alg`.
     fn key_for(
         &self,
         kid: Option<&str>,

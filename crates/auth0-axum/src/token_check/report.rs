@@ -9,6 +9,7 @@ use super::{Category, text};
 /// One failed check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
+    /// Which check failed.
     pub category: Category,
     /// The ESP-style message, fit for an API response.
     pub message: &'static str,
@@ -37,28 +38,48 @@ impl Failure {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "lowercase")]
+/// How one step of the check went.
 pub enum Outcome {
-    Pass { note: String },
-    Fail { failures: Vec<Failure> },
-    Skipped { reason: String },
+    /// Passed; `note` says what was seen.
+    Pass {
+        /// What was seen.
+        note: String,
+    },
+    /// Failed, for these reasons.
+    Fail {
+        /// Each failure, with its remedy.
+        failures: Vec<Failure>,
+    },
+    /// Not run (an earlier step failed), and why.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// One step of the check (`format`, `signature`, `claims`...).
 pub struct Step {
+    /// Its short name.
     pub name: &'static str,
     #[serde(flatten)]
+    /// How it went.
     pub outcome: Outcome,
 }
 
 /// Every check's outcome, in order, with the decoded parts when they could be decoded.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
+    /// The decoded header, when it could be decoded (attacker-chosen: escape before display).
     pub header: Option<Map<String, Value>>,
+    /// The decoded payload, likewise.
     pub payload: Option<Map<String, Value>>,
+    /// Every step, in order.
     pub steps: Vec<Step>,
 }
 
 impl CheckReport {
+    /// Every failure of every step.
     pub fn failures(&self) -> impl Iterator<Item = &Failure> {
         self.steps.iter().flat_map(|s| match &s.outcome {
             Outcome::Fail { failures } => failures.as_slice(),
@@ -71,6 +92,7 @@ impl CheckReport {
         self.failures().next()
     }
 
+    /// Whether every step passed: only then are the claims verified.
     pub fn passed(&self) -> bool {
         self.first_failure().is_none()
     }

@@ -8,11 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Redirect;
 use serde::Deserialize;
 
-use crate::error::{AppError, SERVER_SIDE_STORE_HINT};
+use crate::error::{AuthError, SERVER_SIDE_STORE_HINT};
+use crate::hooks::LoginCompleted;
 use crate::oidc::LoginError;
 use crate::primitives::unix_now;
+use crate::routes::login::safe_return_to;
 use crate::session::{
-    AppSession, LoginTransaction, SessionError, TakenLogin, cookie_name, cookie_pairs,
+    AppSession, LoginTransaction, SessionError, TakenLogin, UserSession, cookie_name, cookie_pairs,
 };
 use crate::state::AppState;
 use crate::token_check::text;
@@ -38,9 +40,9 @@ pub struct CallbackAnswer {
 }
 
 impl TryFrom<CallbackQuery> for CallbackAnswer {
-    type Error = AppError;
+    type Error = AuthError;
 
-    fn try_from(q: CallbackQuery) -> Result<Self, AppError> {
+    fn try_from(q: CallbackQuery) -> Result<Self, AuthError> {
         let Some(state) = q.state.filter(|s| !s.is_empty()) else {
             return Err(bad_request(
                 "missing_state",
@@ -86,12 +88,13 @@ pub async fn callback(
     session: AppSession,
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
-) -> Result<Redirect, AppError> {
+) -> Result<Redirect, AuthError> {
     let answer = CallbackAnswer::try_from(query)?;
+    let app = &state.config.app;
     let tx = match take_login(&state, &session, &answer.state, &headers).await? {
         Taken::Login(tx) => tx,
         // The back button or a reload after the login finished: nothing to do but go on.
-        Taken::AlreadyLoggedIn => return Ok(Redirect::to("/")),
+        Taken::AlreadyLoggedIn => return Ok(Redirect::to(&app.base_url.browser_path("/"))),
     };
     state
         .oidc
@@ -106,9 +109,10 @@ pub async fn callback(
                 let target: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("returnTo", &tx.return_to)
                     .finish();
-                return Ok(Redirect::to(&format!("/login?{target}")));
+                let login = app.route_path("/login");
+                return Ok(Redirect::to(&format!("{login}?{target}")));
             }
-            return Ok(Redirect::to(&tx.return_to));
+            return Ok(Redirect::to(&app.base_url.browser_path(&tx.return_to)));
         }
         Outcome::Error(error) => return Err(error.into()),
         Outcome::Nothing => {
@@ -120,9 +124,11 @@ pub async fn callback(
         }
     };
     let login = state.oidc.finish_login(&code, &tx).await?;
-    let user = login.into_user_session(state.config.app.audience.is_some(), unix_now());
+    let mut user = login.into_user_session(app.audience.is_some(), unix_now());
+    state.config.session_claims.filter(&mut user.profile);
+    let (user, return_to) = after_login_hook(&state, user, tx.return_to).await?;
     let size = state.sessions.start(&session, user).await.map_err(|err| match err {
-        SessionError::TooLarge { cookie_bytes } => AppError::new(
+        SessionError::TooLarge { cookie_bytes } => AuthError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "session_too_large",
             "Your profile is too large to keep in cookies",
@@ -135,7 +141,27 @@ pub async fn callback(
         unavailable => unavailable.into(),
     })?;
     tracing::info!(session_bytes = size, "logged in");
-    Ok(Redirect::to(&tx.return_to))
+    Ok(Redirect::to(&app.base_url.browser_path(&return_to)))
+}
+
+/// The app's `/callback` hook, if any: it may refuse the login, add app data, or choose where the
+/// browser goes (a path on this site only, checked as `returnTo` is).
+async fn after_login_hook(
+    state: &AppState,
+    user: UserSession,
+    return_to: String,
+) -> Result<(UserSession, String), AuthError> {
+    let Some(hook) = &state.config.on_callback else {
+        return Ok((user, return_to));
+    };
+    let done = hook.run(LoginCompleted { user, return_to }).await?;
+    let return_to = safe_return_to(&done.return_to).map_err(|why| {
+        AuthError::internal(format!(
+            "the app's callback hook chose a return path that is not on this site ({why}): {:?}",
+            text::truncate(&text::escape_controls(&done.return_to), 120)
+        ))
+    })?;
+    Ok((done.user, return_to))
 }
 
 enum Taken {
@@ -151,7 +177,7 @@ async fn take_login(
     session: &AppSession,
     returned_state: &str,
     headers: &HeaderMap,
-) -> Result<Taken, AppError> {
+) -> Result<Taken, AuthError> {
     let taken = session.take_login(returned_state).await?;
     if matches!(taken, TakenLogin::NotFound { .. }) && session.user().await?.is_some() {
         return Ok(Taken::AlreadyLoggedIn);
@@ -192,12 +218,12 @@ async fn take_login(
     }
 }
 
-fn bad_request(code: &'static str, title: &str, what: impl Into<String>) -> AppError {
-    AppError::new(StatusCode::BAD_REQUEST, code, title, what).retry("/login")
+fn bad_request(code: &'static str, title: &str, what: impl Into<String>) -> AuthError {
+    AuthError::new(StatusCode::BAD_REQUEST, code, title, what).retry("/login")
 }
 
 /// The browser came back without the session cookie set at `/login`.
-fn cookie_did_not_come_back(state: &AppState, headers: &HeaderMap) -> AppError {
+fn cookie_did_not_come_back(state: &AppState, headers: &HeaderMap) -> AuthError {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -218,5 +244,5 @@ fn cookie_did_not_come_back(state: &AppState, headers: &HeaderMap) -> AppError {
             .check("Cookies may be blocked for this site in your browser: allow them.")
             .check("The login may have been started in another browser or a private window.");
     }
-    error.retry(base.join("/login"))
+    error.retry(state.config.app.route_url("/login"))
 }

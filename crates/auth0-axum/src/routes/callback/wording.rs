@@ -1,9 +1,9 @@
-//! What each way a login can fail is called on its page: `impl From<LoginError> for AppError`.
+//! What each way a login can fail is called on its page: `impl From<LoginError> for AuthError`.
 
 use axum::http::StatusCode;
 
 use super::bad_request;
-use crate::error::AppError;
+use crate::error::AuthError;
 use crate::oidc::LoginError;
 use crate::token_check::text;
 
@@ -16,12 +16,12 @@ fn sentence(start: &str, description: &str) -> String {
     }
 }
 
-impl From<LoginError> for AppError {
+impl From<LoginError> for AuthError {
     fn from(err: LoginError) -> Self {
         let detail = err.to_string();
         let page = match err {
             LoginError::ProviderUnavailable(failure) => {
-                AppError::provider_unavailable(StatusCode::BAD_GATEWAY, failure)
+                AuthError::provider_unavailable(StatusCode::BAD_GATEWAY, failure)
             }
             LoginError::IssuerMismatch { got, expected } => bad_request(
                 "issuer_mismatch",
@@ -48,7 +48,7 @@ impl From<LoginError> for AppError {
                 expected,
                 claim,
                 got,
-            } => AppError::new(
+            } => AuthError::new(
                 StatusCode::FORBIDDEN,
                 "organization_mismatch",
                 "That login is not for this organization",
@@ -64,7 +64,7 @@ impl From<LoginError> for AppError {
                 auth_time,
                 max_age,
                 now,
-            } => AppError::new(
+            } => AuthError::new(
                 StatusCode::UNAUTHORIZED,
                 "auth_time_too_old",
                 "That login was not recent enough",
@@ -89,7 +89,7 @@ impl From<LoginError> for AppError {
                 "Without an ID token there is no verified identity.",
             )
             .check("AUTH0_SCOPE must include openid."),
-            LoginError::IdTokenInvalid(report) => AppError::new(
+            LoginError::IdTokenInvalid(report) => AuthError::new(
                 StatusCode::UNAUTHORIZED,
                 "id_token_invalid",
                 "The ID token failed validation",
@@ -104,10 +104,10 @@ impl From<LoginError> for AppError {
 }
 
 /// The provider answered the authorization request with an error.
-fn authorize_answer_page(err: LoginError) -> AppError {
+fn authorize_answer_page(err: LoginError) -> AuthError {
     match err {
         LoginError::SilentLoginDeclined | LoginError::InteractionRequired { .. } => {
-            AppError::new(
+            AuthError::new(
                 StatusCode::UNAUTHORIZED,
                 "provider_error",
                 "The provider needs you to sign in interactively",
@@ -115,7 +115,7 @@ fn authorize_answer_page(err: LoginError) -> AppError {
             )
             .retry("/login")
         }
-        LoginError::Cancelled { description } => AppError::new(
+        LoginError::Cancelled { description } => AuthError::new(
             StatusCode::FORBIDDEN,
             "provider_error",
             "The login was cancelled or denied",
@@ -123,7 +123,7 @@ fn authorize_answer_page(err: LoginError) -> AppError {
         )
         .check("If you cancelled, nothing is wrong: log in again when you are ready.")
         .retry("/login"),
-        LoginError::AccessDenied { reason } => AppError::new(
+        LoginError::AccessDenied { reason } => AuthError::new(
             StatusCode::FORBIDDEN,
             "access_denied",
             "Access denied",
@@ -131,7 +131,7 @@ fn authorize_answer_page(err: LoginError) -> AppError {
         )
         .check("The reason above comes from your Auth0 tenant (an Action or a rule). Ask its administrator if you think it is wrong.")
         .retry("/login"),
-        LoginError::AudienceNotFound { audience } => AppError::new(
+        LoginError::AudienceNotFound { audience } => AuthError::new(
             StatusCode::BAD_REQUEST,
             "audience_not_found",
             "AUTH0_AUDIENCE is not an API in your Auth0 tenant",
@@ -141,7 +141,7 @@ fn authorize_answer_page(err: LoginError) -> AppError {
         )
         .check("Set AUTH0_AUDIENCE to the Identifier of one of your APIs (Auth0 dashboard > Applications > APIs), exactly, or remove it if this app calls no API.")
         .retry("/login"),
-        LoginError::UserBlocked => AppError::new(
+        LoginError::UserBlocked => AuthError::new(
             StatusCode::FORBIDDEN,
             "user_blocked",
             "This account is blocked",
@@ -153,14 +153,14 @@ fn authorize_answer_page(err: LoginError) -> AppError {
             "The provider refused the login",
             sentence(&format!("The provider answered {error}"), &description),
         ),
-        other => AppError::internal(format!("not an authorize answer: {other}")),
+        other => AuthError::internal(format!("not an authorize answer: {other}")),
     }
 }
 
 /// The token endpoint could not be used, or refused the code.
-fn token_endpoint_page(err: LoginError) -> AppError {
+fn token_endpoint_page(err: LoginError) -> AuthError {
     match err {
-        LoginError::ExchangeUnreachable(why) => AppError::new(
+        LoginError::ExchangeUnreachable(why) => AuthError::new(
             StatusCode::BAD_GATEWAY,
             "token_exchange_failed",
             "The provider did not complete the login",
@@ -195,6 +195,6 @@ fn token_endpoint_page(err: LoginError) -> AppError {
             }
             page
         }
-        other => AppError::internal(format!("not a token endpoint answer: {other}")),
+        other => AuthError::internal(format!("not a token endpoint answer: {other}")),
     }
 }

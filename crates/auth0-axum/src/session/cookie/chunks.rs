@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 /// Browsers drop a cookie whose Set-Cookie (name, value and attributes) exceeds this, silently.
 pub const MAX_SET_COOKIE_BYTES: usize = 4096;
 /// The Cookie header size common proxies accept by default (nginx, Apache: 8 KiB buffers).
+#[cfg(test)]
 pub const MAX_COOKIE_HEADER_BYTES: usize = 8190;
 /// What the session's cookies may take of the Cookie header (`name=value; ` each): the rest of
 /// [`MAX_COOKIE_HEADER_BYTES`] is left for the site's other cookies and the header's name.
@@ -117,11 +118,6 @@ impl RequestChunks {
             chunks.values[index] = Some(value.to_string());
         }
         chunks
-    }
-
-    /// Whether the request carried any of the session's cookies.
-    pub fn any(&self) -> bool {
-        self.values.iter().any(Option::is_some)
     }
 
     /// The indices the request carried.

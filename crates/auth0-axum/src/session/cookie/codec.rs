@@ -114,6 +114,7 @@ pub fn id_cookie_key_bytes(secret: &SessionSecret) -> [u8; 64] {
 }
 
 impl SessionKeys {
+    /// Keys derived from the current secret, and from older ones that still open cookies.
     pub fn new(current: &SessionSecret, previous: &[SessionSecret]) -> Self {
         Self {
             current: cookie_key(current),

@@ -22,12 +22,12 @@ const ASSETS: [Asset; 2] = [
     Asset {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../static/style.css"),
+        bytes: include_bytes!("../../static/style.css"),
     },
     Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
-        bytes: include_bytes!("../static/favicon.svg"),
+        bytes: include_bytes!("../../static/favicon.svg"),
     },
 ];
 

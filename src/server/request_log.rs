@@ -61,11 +61,25 @@ impl RequestLogLayer {
     pub fn new() -> Self {
         Self {
             ids: Arc::new(Ids {
-                process: crate::primitives::random_token(6).into(),
+                process: process_tag().into(),
                 next: AtomicU64::new(0),
             }),
         }
     }
+}
+
+/// Eight base64url characters that tell this process's ids from another's (not a secret: ids are
+/// for finding log lines).
+fn process_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // std's RandomState is seeded from the OS per process.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let bits = hasher.finish();
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..8)
+        .map(|i| char::from(ALPHABET[((bits >> (i * 6)) & 63) as usize]))
+        .collect()
 }
 
 impl Default for RequestLogLayer {

@@ -1,22 +1,26 @@
 //! The askama templates as types. Every page gets the same layout (demo banner, who is logged in).
-//! The error page is with the error type (`error.rs`).
 
 use askama::Template;
 use askama_web::WebTemplate;
+use auth0_axum::{AuthError, User};
 
-use crate::session::UserSession;
-use crate::state::AppState;
+use crate::app::AppState;
 
+/// What every page's frame shows.
 pub struct Layout {
     pub demo: bool,
     pub user_name: Option<String>,
+    /// The path the app is served under (`APP_BASE_URL`'s path): links start with it.
+    pub base: String,
 }
 
 impl Layout {
-    pub fn new(state: &AppState, user: Option<&UserSession>) -> Self {
+    pub fn new(state: &AppState, user: Option<&User>) -> Self {
+        let config = state.auth.config();
         Self {
-            demo: state.demo,
+            demo: config.is_demo(),
             user_name: user.map(|u| u.name().to_string()),
+            base: config.browser_path(""),
         }
     }
 }
@@ -30,21 +34,21 @@ pub struct ProfileView {
 }
 
 impl ProfileView {
-    pub fn of(user: &UserSession) -> Self {
+    pub fn of(user: &User) -> Self {
         let picture = user.claim("picture").unwrap_or("");
+        // Only http(s) and data: images: a javascript: URL has no business in src.
+        let safe = ["https://", "http://", "data:image/"]
+            .iter()
+            .any(|p| picture.starts_with(p));
         Self {
             name: user.name().to_string(),
             email: user.claim("email").unwrap_or("").to_string(),
-            // Only http(s) and data: images: a javascript: URL has no business in src.
-            picture: if picture.starts_with("https://")
-                || picture.starts_with("http://")
-                || picture.starts_with("data:image/")
-            {
+            picture: if safe {
                 picture.to_string()
             } else {
                 String::new()
             },
-            pretty: serde_json::to_string_pretty(&user.profile).unwrap_or_default(),
+            pretty: serde_json::to_string_pretty(user.claims()).unwrap_or_default(),
         }
     }
 }
@@ -63,14 +67,7 @@ pub struct ProfilePage {
     pub user: ProfileView,
 }
 
-/// Asked when a logout did not come from this app's own pages (logout CSRF).
-#[derive(Template, WebTemplate)]
-#[template(path = "logout_confirm.html")]
-pub struct LogoutConfirmPage {
-    pub layout: Layout,
-}
-
-/// A page behind a recent login (`RequireRecentLogin`): when and how the user authenticated.
+/// A page behind a recent login (`RecentLogin`): when and how the user authenticated.
 #[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
 pub struct AccountPage {
@@ -93,22 +90,17 @@ pub struct CallApiPage {
     pub body: String,
 }
 
-impl CallApiPage {
-    /// No `AUTH0_AUDIENCE`: the page says what to set.
-    pub fn unconfigured(layout: Layout) -> Self {
-        Self {
-            layout,
-            configured: false,
-            url: String::new(),
-            status: 0,
-            body: String::new(),
-        }
-    }
-}
-
 /// `/messages`: behind the `read:messages` permission.
 #[derive(Template, WebTemplate)]
 #[template(path = "messages.html")]
 pub struct MessagesPage {
     pub layout: Layout,
+}
+
+/// Any `AuthError` in this app's layout.
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub error: AuthError,
 }

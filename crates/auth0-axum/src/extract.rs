@@ -1,0 +1,428 @@
+//! Extractors: how a handler asks who is logged in. Each works in any app whose state holds an
+//! [`Auth0`] (`Auth0: FromRef<S>`), inside [`Auth0::session_layer`].
+//!
+//! | extractor | a guest gets | a logged-in user without it gets |
+//! |---|---|---|
+//! | [`User`] | `/login?returnTo=<this page>` | - |
+//! | `Option<User>` | `None` | - |
+//! | [`RecentLogin<MAX_AGE>`] | `/login?...` | `/login?max_age=MAX_AGE&...` |
+//! | [`RequirePermission<P>`] | `/login?...` | 403 page naming `P` |
+//! | [`AccessToken`] | `/login?...` | a refresh, or a silent login |
+//! | [`AuthSession`] | the session, to read or end | |
+//!
+//! A session store that does not answer is a 503 page naming it, for every one of them.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, OriginalUri};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value};
+use tower_sessions::Session;
+
+use crate::Auth0;
+use crate::error::AuthError;
+use crate::oidc::RefreshError;
+use crate::primitives::unix_now;
+use crate::session::{AppSession, Capacity, UserSession};
+use crate::state::AppState;
+
+impl<S: Send + Sync> FromRequestParts<S> for AppSession {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, why)| {
+                AuthError::internal(format!(
+                    "session layer missing: {why} (add auth.session_layer() around this route)"
+                ))
+            })?;
+        // The store's layer says how much a session may hold; without it, the tighter bound.
+        let capacity = parts
+            .extensions
+            .get::<Capacity>()
+            .copied()
+            .unwrap_or(Capacity::Cookie);
+        Ok(AppSession::new(session, capacity))
+    }
+}
+
+/// The logged-in user: who they are (the ID token's claims the session keeps), when and how they
+/// authenticated, and what their access token grants. As an extractor, a page that needs login:
+/// a guest is sent to `/login?returnTo=<this page>`. `Option<User>` serves guests too.
+///
+/// ```
+/// use auth0_axum::User;
+/// async fn orders(user: User) -> String {
+///     format!("{}'s orders", user.name())
+/// }
+/// async fn home(user: Option<User>) -> &'static str {
+///     if user.is_some() { "welcome back" } else { "hello, guest" }
+/// }
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct User(pub(crate) UserSession);
+
+impl std::fmt::Debug for User {
+    /// The claims only: never a token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("claims", &self.0.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// What to call the user: `name`, else `nickname`, `email` or `sub`.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// The user's id at the provider (`sub`).
+    pub fn sub(&self) -> &str {
+        self.0.claim("sub").unwrap_or_default()
+    }
+
+    /// A string claim (`email`, `picture`...), if the session kept it.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.0.claim(name)
+    }
+
+    /// Every claim the session kept (see [`crate::SessionClaims`]).
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.0.profile
+    }
+
+    /// What the app's `/callback` hook stored (see [`crate::LoginCompleted::set_app_data`]).
+    pub fn app_data(&self, key: &str) -> Option<&Value> {
+        self.0.app_data.get(key)
+    }
+
+    /// What the access token grants (Auth0 RBAC `permissions`, and `scope`), checked when the
+    /// token was received.
+    pub fn permissions(&self) -> &[String] {
+        &self.0.permissions
+    }
+
+    /// Seconds since the user last authenticated at the provider (`auth_time`, else the login).
+    pub fn authenticated_ago(&self) -> i64 {
+        self.0.authenticated_ago(unix_now())
+    }
+
+    /// The login's assurance level (`acr`), if the provider said.
+    pub fn acr(&self) -> Option<&str> {
+        self.0.acr.as_deref()
+    }
+
+    /// How the user authenticated (`amr`: `pwd`, `mfa`...).
+    pub fn amr(&self) -> &[String] {
+        &self.0.amr
+    }
+}
+
+impl<S> FromRequestParts<S> for User
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth0::from_ref(state);
+        match current_user(parts, state).await? {
+            Some(user) => Ok(User(user)),
+            None => Err(to_login(&auth.0, parts, &[])),
+        }
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for User
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Response> {
+        Ok(current_user(parts, state).await?.map(User))
+    }
+}
+
+/// The session's user, or a guest; a store that does not answer is its 503 page.
+async fn current_user<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<Option<UserSession>, Response> {
+    let session = AppSession::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    session
+        .user()
+        .await
+        .map_err(|err| AuthError::from(err).into_response())
+}
+
+/// The session itself: who is logged in, and a way to end the session here (without the
+/// provider's logout, which `/logout` does).
+pub struct AuthSession(pub(crate) AppSession);
+
+impl std::fmt::Debug for AuthSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthSession")
+    }
+}
+
+impl AuthSession {
+    /// Who is logged in, if anyone.
+    pub async fn user(&self) -> Result<Option<User>, AuthError> {
+        Ok(self.0.user().await?.map(User))
+    }
+
+    /// Ends the session in this app (the cookie is cleared, a Redis record deleted).
+    pub async fn end(&self) -> Result<(), AuthError> {
+        self.0.end().await?;
+        Ok(())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
+        Ok(AuthSession(
+            AppSession::from_request_parts(parts, state).await?,
+        ))
+    }
+}
+
+/// A page that needs a recent login (step-up): the user must have authenticated at the provider
+/// within `MAX_AGE` seconds, else the browser goes to `/login?max_age=MAX_AGE&returnTo=<here>`,
+/// and `/callback` refuses an ID token whose `auth_time` is older.
+///
+/// ```
+/// use auth0_axum::RecentLogin;
+/// async fn change_password(RecentLogin(user): RecentLogin<300>) -> String {
+///     format!("{} logged in {} s ago", user.name(), user.authenticated_ago())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct RecentLogin<const MAX_AGE: u32>(pub User);
+
+impl<S, const MAX_AGE: u32> FromRequestParts<S> for RecentLogin<MAX_AGE>
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth0::from_ref(state);
+        match current_user(parts, state).await? {
+            Some(user) if user.authenticated_ago(unix_now()) <= i64::from(MAX_AGE) => {
+                Ok(RecentLogin(User(user)))
+            }
+            _ => Err(to_login(
+                &auth.0,
+                parts,
+                &[("max_age", &MAX_AGE.to_string())],
+            )),
+        }
+    }
+}
+
+/// This page as browsers asked for it (the whole path, also inside a nested router).
+fn this_page(parts: &Parts) -> &str {
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    uri.path_and_query().map_or("/", |p| p.as_str())
+}
+
+/// To `/login` (where the auth routes are mounted), coming back to this page (`returnTo`), with
+/// `extra` parameters first.
+fn to_login(state: &AppState, parts: &Parts, extra: &[(&str, &str)]) -> Response {
+    let mut target = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in extra {
+        target.append_pair(name, value);
+    }
+    target.append_pair("returnTo", this_page(parts));
+    let login = state.config.app.route_path("/login");
+    Redirect::to(&format!("{login}?{}", target.finish())).into_response()
+}
+
+/// The user's access token for `AUTH0_AUDIENCE`, valid for at least another minute: refreshed
+/// with the refresh token first when it expires within 60 s (rotation: the new refresh token is
+/// kept; concurrent requests share one refresh). A refused refresh token (revoked, expired) ends
+/// the session and sends the browser to log in again; without a refresh token, the browser goes
+/// through a silent login (`prompt=none`) and back. An expired token is never handed out.
+///
+/// ```
+/// use auth0_axum::AccessToken;
+/// async fn call_api(token: AccessToken) -> String {
+///     // reqwest::Client::new().get(url).bearer_auth(token.secret())...
+///     format!("a token of {} bytes", token.secret().len())
+/// }
+/// ```
+pub struct AccessToken(String);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+impl AccessToken {
+    /// The token, to send as `Authorization: Bearer ...`. Never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Seconds before expiry at which a token is refreshed.
+const REFRESH_BEFORE_SECS: i64 = 60;
+
+impl<S> FromRequestParts<S> for AccessToken
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth0::from_ref(state);
+        let state = &auth.0;
+        let session = AppSession::from_request_parts(parts, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(user) = session
+            .user()
+            .await
+            .map_err(|e| AuthError::from(e).into_response())?
+        else {
+            return Err(to_login(state, parts, &[]));
+        };
+        let now = unix_now();
+        let fresh = user
+            .token_expires_at
+            .is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
+        if let (Some(token), true) = (&user.access_token, fresh) {
+            return Ok(AccessToken(token.clone()));
+        }
+        let Some(refresh_token) = user.refresh_token.clone() else {
+            return Err(to_login(state, parts, &[("prompt", "none")]));
+        };
+        match state.oidc.refresh(&refresh_token).await {
+            Ok(tokens) => {
+                let access_token = tokens.access_token.clone();
+                let user = user.refreshed(
+                    tokens.access_token,
+                    tokens.refresh_token,
+                    tokens.expires_in,
+                    tokens.permissions,
+                    now,
+                );
+                session
+                    .replace_user(&user)
+                    .await
+                    .map_err(|e| AuthError::from(e).into_response())?;
+                Ok(AccessToken(access_token))
+            }
+            Err(RefreshError::Refused(why)) => {
+                tracing::info!(reason = %why, "the refresh token was refused; logging out to log in again");
+                if let Err(err) = session.end().await {
+                    return Err(AuthError::from(err).into_response());
+                }
+                Err(to_login(state, parts, &[]))
+            }
+            Err(RefreshError::Unavailable(why)) => Err(AuthError::new(
+                StatusCode::BAD_GATEWAY,
+                "token_refresh_failed",
+                "Your access token could not be renewed",
+                "The provider did not answer the refresh of your access token, so the API was not called (with an expired token it would refuse anyway).",
+            )
+            .check("Try again in a moment: you are still logged in.")
+            .log_detail(why)
+            .into_response()),
+        }
+    }
+}
+
+/// A permission a page can require with [`RequirePermission`].
+///
+/// ```
+/// use auth0_axum::{Permission, RequirePermission};
+/// struct ReadMessages;
+/// impl Permission for ReadMessages {
+///     const NAME: &'static str = "read:messages";
+/// }
+/// async fn messages(RequirePermission(user, _): RequirePermission<ReadMessages>) -> String {
+///     format!("messages for {}", user.name())
+/// }
+/// ```
+pub trait Permission {
+    /// As the API defines it in Auth0 (`read:messages`).
+    const NAME: &'static str;
+}
+
+/// A page for users holding permission `P`: in the access token's `permissions` (or `scope`), or
+/// in the ID token's `AUTH0_ROLES_CLAIM` when that is set. Otherwise a 403 page naming it; a
+/// guest goes to log in.
+pub struct RequirePermission<P: Permission>(pub User, pub PhantomData<P>);
+
+impl<P: Permission> std::fmt::Debug for RequirePermission<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RequirePermission")
+            .field(&P::NAME)
+            .field(&self.0)
+            .finish()
+    }
+}
+
+impl<S, P> FromRequestParts<S> for RequirePermission<P>
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+    P: Permission,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let user = <User as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let auth = Auth0::from_ref(state);
+        let config = &auth.0.config;
+        let in_roles = config.app.roles_claim.as_deref().is_some_and(|claim| {
+            user.claims()
+                .get(claim)
+                .and_then(Value::as_array)
+                .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(P::NAME)))
+        });
+        if in_roles || user.permissions().iter().any(|p| p == P::NAME) {
+            return Ok(RequirePermission(user, PhantomData));
+        }
+        let fix = if config.demo {
+            format!(
+                "In demo mode: set AUTH0_AUDIENCE=https://api.demo in .env, restart, and log in as Jane: the demo provider grants her (demo|jane) the {} permission, and nobody else.",
+                P::NAME
+            )
+        } else {
+            format!(
+                "In the Auth0 dashboard, give your user (or a role of theirs) the {} permission of the API in AUTH0_AUDIENCE (User Management > Users > Permissions), with RBAC and \"Add Permissions in the Access Token\" on in the API's settings; then log in again.",
+                P::NAME
+            )
+        };
+        Err(AuthError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_permission",
+            "You do not have permission to see this page",
+            format!(
+                "This page needs the {} permission, and your login does not carry it.",
+                P::NAME
+            ),
+        )
+        .check(fix)
+        .into_response())
+    }
+}
