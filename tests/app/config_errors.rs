@@ -119,6 +119,37 @@ fn a_broken_dotenv_line_is_named_by_number_and_key_never_by_value() {
     );
 }
 
+/// The most common `.env` mistake, taken from `.env.example` without its quotes.
+#[test]
+fn an_unquoted_scope_is_named_by_its_line_and_key() {
+    let dotenv = "AUTH0_DOMAIN=dev.example.com\nAUTH0_SCOPE=openid profile email\n";
+    let (code, stderr) = run_with(&[], Some(dotenv));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 2, AUTH0_SCOPE"), "{stderr}");
+    assert!(stderr.contains("AUTH0_SCOPE=\"openid profile email\""), "the fix: {stderr}");
+}
+
+/// `docker run --env-file .env` passes `AUTH0_SCOPE="openid profile email"` with its quotes.
+#[test]
+fn a_quoted_scope_from_the_environment_starts_the_app() {
+    let secret_key = "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8";
+    let (code, stderr) = run_with(
+        &[
+            ("AUTH0_DOMAIN", "dev.example.com"),
+            ("AUTH0_CLIENT_ID", "abc"),
+            ("AUTH0_CLIENT_SECRET", "def"),
+            ("APP_SECRET_KEY", secret_key),
+            ("AUTH0_SCOPE", "\"openid profile email\""),
+            ("PORT", "70000"),
+        ],
+        None,
+    );
+    // Only the deliberately bad PORT stops it: the quoted scope is read as the scope.
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("1 configuration problem"), "{stderr}");
+    assert!(stderr.contains("- PORT "), "{stderr}");
+}
+
 #[test]
 fn credentials_in_the_domain_or_base_url_stop_startup_unechoed() {
     let (code, stderr) = run_with(

@@ -247,6 +247,24 @@ async fn a_page_behind_a_permission_lets_jane_in_and_tells_raj_why_not() {
     let html = response.text().await.unwrap();
     assert_eq!(error_code(&html), "insufficient_permission");
     assert!(html.contains("read:messages"), "{html}");
+    assert!(html.contains("Auth0 dashboard"), "{html}");
+}
+
+/// In demo mode there is no dashboard to fix: the page says what to set for the demo.
+#[tokio::test]
+async fn in_demo_mode_the_permission_page_says_what_to_set_for_the_demo() {
+    let app = spawn_app_with(Options {
+        demo: true,
+        ..Options::default()
+    })
+    .await;
+    app.login().await;
+    let response = app.get("/messages").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("AUTH0_AUDIENCE=https://api.demo"), "{html}");
+    assert!(!html.contains("Auth0 dashboard"), "{html}");
+    assert!(html.contains("Demo mode"), "the demo banner: {html}");
 }
 
 #[tokio::test]

@@ -1,6 +1,13 @@
-//! Log in with Auth0 from any axum app.
-//!
-//! MANUAL_PLACEHOLDER
+#![doc = include_str!("../README.md")]
+// The map, for whoever works on the crate (each module's first lines say what it owns), bottom to
+// top; a module imports only from those above it:
+// - `primitives` (clock, random tokens) and `token_check` (the JWT guide as code) are leaves.
+// - `config` (settings, parsed once: `Auth0Config`), `session` (the typed session, its stores and
+//   `SessionLayer`), `used_logins` (answered states).
+// - `oidc` (discovery, keys, the login protocol, refresh, logout tokens).
+// - `state` (what routes share), `error` (`AuthError` and its page), `hooks` (claims filter,
+//   callback hook), `extract` and `bearer` (the extractors), `routes` (login, callback, logout,
+//   back-channel logout), and `auth0` (the public handle that mounts them).
 #![warn(missing_docs)]
 // Some internals serve only the Redis store or the workspace's tests: a build without those
 // features leaves them unused. The full build (CI's clippy) still reports dead code.

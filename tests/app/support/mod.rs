@@ -56,6 +56,8 @@ pub struct Options {
     pub session_store: Option<String>,
     /// `AUTH0_USERINFO`.
     pub userinfo: &'static str,
+    /// Configured as `--demo` configures it (`Auth0Config::for_local_provider`).
+    pub demo: bool,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             previous_secret_keys: Vec::new(),
             session_store: None,
             userinfo: "auto",
+            demo: false,
         }
     }
 }
@@ -161,7 +164,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             env.insert(name, value);
         }
     }
-    let config = Auth0Config::from_lookup(|name| env.get(name).cloned()).expect("a valid config");
+    let config = if options.demo {
+        Auth0Config::for_local_provider(|name| env.get(name).cloned())
+            .and_then(|c| c.with_tenant(&format!("http://{provider_addr}/"), CLIENT_ID, CLIENT_SECRET))
+    } else {
+        Auth0Config::from_lookup(|name| env.get(name).cloned())
+    }
+    .expect("a valid config");
     let mut app = Application::with_listener(config, listener)
         .await
         .expect("the app builds");

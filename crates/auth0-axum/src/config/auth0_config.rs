@@ -141,7 +141,7 @@ impl Auth0Config {
     }
 
     /// Which ID-token claims the session keeps (the profile pages and [`crate::User::claim`]
-    /// see): by default [`SessionClaims::DEFAULT`] plus `AUTH0_ROLES_CLAIM` when set.
+    /// see): by default [`SessionClaims::all`]; with a list, `AUTH0_ROLES_CLAIM` is kept too.
     pub fn with_session_claims(mut self, claims: SessionClaims) -> Self {
         self.session_claims = claims.with_extra(self.app.roles_claim.iter().cloned());
         self

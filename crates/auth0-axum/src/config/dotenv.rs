@@ -48,26 +48,30 @@ pub fn load_dotenv() -> Result<(), ConfigErrors> {
     }
 }
 
-/// The 1-based line where `bad` (what dotenvy could not parse) starts, and the key it sets if
-/// that much is readable.
+/// The 1-based line where `bad` (what dotenvy could not parse: the whole line, or only the value
+/// after `KEY=`, as for an unquoted value with spaces) starts, and the key it sets if that much is
+/// readable.
 pub(super) fn locate_bad_line(content: &str, bad: &str) -> (usize, Option<String>) {
     let first = bad.lines().next().unwrap_or("").trim();
-    let line = content
-        .lines()
-        .position(|l| !first.is_empty() && l.trim() == first)
-        .map_or(0, |i| i + 1);
-    let key = first
+    let found = content.lines().enumerate().find(|(_, l)| {
+        let l = l.trim();
+        !first.is_empty()
+            && (l == first || l.split_once('=').is_some_and(|(_, value)| value.trim() == first))
+    });
+    let Some((index, line)) = found else {
+        return (0, None);
+    };
+    let line = line.trim();
+    let key = line
         .trim_start_matches("export ")
-        .split('=')
-        .next()
-        .map(str::trim)
+        .split_once('=')
+        .map(|(k, _)| k.trim())
         .filter(|k| {
-            first.contains('=')
-                && !k.is_empty()
+            !k.is_empty()
                 && k.len() <= 64
                 && k.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         })
         .map(str::to_string);
-    (line, key)
+    (index + 1, key)
 }

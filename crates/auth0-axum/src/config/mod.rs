@@ -132,13 +132,27 @@ pub struct TenantSettings {
     pub client_secret: Secret,
 }
 
-/// A lookup that trims values and treats empty ones as unset.
+/// A lookup that trims values, takes off one pair of matching quotes (`docker run --env-file`
+/// passes `.env`'s quotes through), and treats empty values as unset.
 fn getter(lookup: &impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> + '_ {
     move |key| {
         lookup(key)
-            .map(|v| v.trim().to_string())
+            .map(|v| unquote(v.trim()).trim().to_string())
             .filter(|v| !v.is_empty())
     }
+}
+
+/// `value` without one pair of matching surrounding quotes (`"..."` or `'...'`), if it has them.
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            return inner;
+        }
+    }
+    value
 }
 
 impl AppSettings {

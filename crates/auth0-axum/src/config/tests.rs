@@ -146,6 +146,36 @@ fn a_bad_dotenv_line_is_located_by_number_and_key() {
     );
 }
 
+/// The common `AUTH0_SCOPE=openid profile email` (unquoted): dotenvy reports only the value, and
+/// the report still names the real line and key.
+#[test]
+fn an_unquoted_value_with_spaces_is_reported_by_its_line_and_key() {
+    let content = "AUTH0_DOMAIN=x.auth0.com\n\nAUTH0_SCOPE=openid profile email\nPORT=3000\n";
+    assert_eq!(
+        locate_bad_line(content, "openid profile email"),
+        (3, Some("AUTH0_SCOPE".into()))
+    );
+}
+
+/// `docker run --env-file .env` keeps the quotes `.env` needs around a value with spaces: a value
+/// wrapped in one pair of matching quotes is read without them, from the environment too.
+#[test]
+fn a_quoted_value_from_the_environment_reads_without_its_quotes() {
+    let mut pairs = valid();
+    pairs.push(("AUTH0_SCOPE", "\"openid profile email offline_access\""));
+    pairs.push(("AUTH0_AUDIENCE", "'https://api.example.com'"));
+    let config = load(&pairs).expect("quoted values are accepted");
+    assert_eq!(config.app.scope, "openid profile email offline_access");
+    assert_eq!(config.audience(), Some("https://api.example.com"));
+    // A quote inside a value, or one that is not matched, is the value's own.
+    let mut pairs = valid();
+    pairs.push(("AUTH0_AUDIENCE", "\"https://api.example.com"));
+    assert_eq!(
+        load(&pairs).unwrap().audience(),
+        Some("\"https://api.example.com")
+    );
+}
+
 #[test]
 fn base_url_is_an_origin_with_at_most_a_path() {
     assert_eq!(
