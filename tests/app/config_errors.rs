@@ -126,7 +126,10 @@ fn an_unquoted_scope_is_named_by_its_line_and_key() {
     let (code, stderr) = run_with(&[], Some(dotenv));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("line 2, AUTH0_SCOPE"), "{stderr}");
-    assert!(stderr.contains("AUTH0_SCOPE=\"openid profile email\""), "the fix: {stderr}");
+    assert!(
+        stderr.contains("AUTH0_SCOPE=\"openid profile email\""),
+        "the fix: {stderr}"
+    );
 }
 
 /// `docker run --env-file .env` passes `AUTH0_SCOPE="openid profile email"` with its quotes.

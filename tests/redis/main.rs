@@ -4,7 +4,7 @@
 //! started fails the suite, it is never skipped.
 
 #[path = "../app/support/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod support;
 
 mod backchannel;

@@ -57,9 +57,7 @@ fn shop(auth: Auth0, routes_at: Option<&str>) -> Router {
         None => pages.merge(auth.router()),
         Some(prefix) => pages.nest(prefix, auth.router()),
     };
-    pages
-        .layer(auth.session_layer())
-        .with_state(Shop { auth })
+    pages.layer(auth.session_layer()).with_state(Shop { auth })
 }
 
 struct Running {
@@ -112,9 +110,7 @@ async fn serve(
         *request.uri_mut() = inner.parse().unwrap();
         request
     };
-    let proxied = tower::ServiceBuilder::new()
-        .map_request(strip)
-        .service(app);
+    let proxied = tower::ServiceBuilder::new().map_request(strip).service(app);
     tokio::spawn(async move {
         axum::serve(listener, tower::make::Shared::new(proxied))
             .await
@@ -152,7 +148,11 @@ impl Running {
     }
 
     async fn get(&self, path_or_url: &str) -> reqwest::Response {
-        self.browser.get(self.url(path_or_url)).send().await.unwrap()
+        self.browser
+            .get(self.url(path_or_url))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// From a page behind login through the provider (as `user`) back to the app: the
@@ -189,12 +189,19 @@ async fn the_readme_app_sends_a_guest_to_log_in_and_back_to_the_page_it_asked_fo
 
     let callback = shop.log_in_from("/orders", "jane").await;
     assert_eq!(location(&callback), "/orders");
-    assert_eq!(shop.get("/orders").await.text().await.unwrap(), "your orders");
+    assert_eq!(
+        shop.get("/orders").await.text().await.unwrap(),
+        "your orders"
+    );
     assert_eq!(shop.get("/").await.text().await.unwrap(), "signed in");
 
     // The auth routes carry the security headers wherever they are mounted.
     let login = shop.get("/login").await;
-    for header in ["x-frame-options", "x-content-type-options", "referrer-policy"] {
+    for header in [
+        "x-frame-options",
+        "x-content-type-options",
+        "referrer-policy",
+    ] {
         assert!(login.headers().contains_key(header), "{header} on /login");
     }
     assert_eq!(login.headers()["cache-control"], "no-store");
@@ -219,7 +226,10 @@ async fn nested_auth_routes_carry_the_prefix_into_the_redirect_uri_and_the_login
 
     let callback = shop.log_in_from("/orders", "jane").await;
     assert_eq!(location(&callback), "/orders");
-    assert_eq!(shop.get("/orders").await.text().await.unwrap(), "your orders");
+    assert_eq!(
+        shop.get("/orders").await.text().await.unwrap(),
+        "your orders"
+    );
 }
 
 #[tokio::test]
@@ -232,7 +242,10 @@ async fn under_a_sub_path_every_redirect_and_the_logout_return_follow_it() {
 
     let callback = shop.log_in_from("/app/orders", "jane").await;
     assert_eq!(location(&callback), "/app/orders");
-    assert_eq!(shop.get("/app/orders").await.text().await.unwrap(), "your orders");
+    assert_eq!(
+        shop.get("/app/orders").await.text().await.unwrap(),
+        "your orders"
+    );
 
     let logout = location(&shop.get("/app/logout").await);
     let returns_to = url::Url::parse(&logout)
@@ -248,7 +261,12 @@ async fn under_a_sub_path_every_redirect_and_the_logout_return_follow_it() {
 async fn the_session_keeps_only_the_claims_it_is_told_to() {
     let all = serve(|c| c, None, "").await;
     all.log_in_from("/orders", "jane").await;
-    let claims = all.get("/me").await.json::<serde_json::Value>().await.unwrap();
+    let claims = all
+        .get("/me")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
     assert!(claims["claims"]["updated_at"].is_string(), "{claims}");
 
     let few = serve(
@@ -258,7 +276,12 @@ async fn the_session_keeps_only_the_claims_it_is_told_to() {
     )
     .await;
     few.log_in_from("/orders", "jane").await;
-    let claims = few.get("/me").await.json::<serde_json::Value>().await.unwrap();
+    let claims = few
+        .get("/me")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
     let kept: Vec<&String> = claims["claims"].as_object().unwrap().keys().collect();
     assert_eq!(kept, ["name", "sub"], "{claims}");
 }
@@ -268,7 +291,11 @@ async fn the_callback_hook_adds_app_data_and_chooses_where_the_browser_goes() {
     let shop = serve(
         |c| {
             c.on_callback(|mut login| async move {
-                let plan = if login.sub() == "demo|jane" { "gold" } else { "free" };
+                let plan = if login.sub() == "demo|jane" {
+                    "gold"
+                } else {
+                    "free"
+                };
                 login.set_app_data("plan", plan.into());
                 login.set_return_to("/");
                 Ok(login)
@@ -280,7 +307,12 @@ async fn the_callback_hook_adds_app_data_and_chooses_where_the_browser_goes() {
     .await;
     let callback = shop.log_in_from("/orders", "jane").await;
     assert_eq!(location(&callback), "/");
-    let me = shop.get("/me").await.json::<serde_json::Value>().await.unwrap();
+    let me = shop
+        .get("/me")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
     assert_eq!(me["plan"], "gold");
 }
 

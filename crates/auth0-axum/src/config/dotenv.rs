@@ -56,7 +56,9 @@ pub(super) fn locate_bad_line(content: &str, bad: &str) -> (usize, Option<String
     let found = content.lines().enumerate().find(|(_, l)| {
         let l = l.trim();
         !first.is_empty()
-            && (l == first || l.split_once('=').is_some_and(|(_, value)| value.trim() == first))
+            && (l == first
+                || l.split_once('=')
+                    .is_some_and(|(_, value)| value.trim() == first))
     });
     let Some((index, line)) = found else {
         return (0, None);

@@ -9,6 +9,7 @@ mod auth0_config;
 mod base_url;
 mod dotenv;
 mod parse;
+mod secrets;
 #[cfg(test)]
 mod tests;
 
@@ -21,9 +22,10 @@ pub use auth0_config::Auth0Config;
 pub use base_url::AppBaseUrl;
 pub use dotenv::load_dotenv;
 pub use parse::{
-    SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base, parse_secret_key,
-    redis_display, valid_organization,
+    SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base, redis_display,
+    valid_organization,
 };
+pub use secrets::parse_secret_key;
 
 /// A value that must never reach a page or a log.
 #[derive(Clone, PartialEq, Eq)]
@@ -169,9 +171,10 @@ impl AppSettings {
             port.unwrap_or(3000),
         ));
         let scope = problems.take(parse::scope(get("AUTH0_SCOPE")));
-        let session_secret = problems.take(parse::session_secret(get("APP_SECRET_KEY"), mode));
-        let previous_session_secrets =
-            problems.take(parse::previous_secret_keys(get("APP_SECRET_KEY_PREVIOUS")));
+        let session_secret = problems.take(secrets::session_secret(get("APP_SECRET_KEY"), mode));
+        let previous_session_secrets = problems.take(secrets::previous_secret_keys(get(
+            "APP_SECRET_KEY_PREVIOUS",
+        )));
         let session_store = problems.take(parse::session_store(get("SESSION_STORE")));
         let userinfo = problems.take(parse::userinfo(get("AUTH0_USERINFO")));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));

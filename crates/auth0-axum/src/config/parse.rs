@@ -3,10 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use base64::Engine as _;
 use url::Url;
 
-use super::{Mode, Problem, Secret, SessionSecret};
+use super::{Mode, Problem, Secret};
 
 pub(super) fn host(raw: Option<&str>, mode: Mode) -> Result<IpAddr, Problem> {
     let Some(raw) = raw else {
@@ -51,18 +50,6 @@ pub(super) fn scope(raw: Option<String>) -> Result<String, Problem> {
     }
 }
 
-/// In demo mode a missing or unusable key is replaced by a random one (sessions end with the
-/// process); against a tenant it must be right.
-pub(super) fn session_secret(raw: Option<String>, mode: Mode) -> Result<SessionSecret, Problem> {
-    match (raw, mode) {
-        (None, Mode::Demo) => Ok(SessionSecret::random()),
-        (Some(raw), Mode::Demo) => {
-            Ok(parse_secret_key(&raw).unwrap_or_else(|_| SessionSecret::random()))
-        }
-        (raw, Mode::Tenant) => parse_secret_key(raw.as_deref().unwrap_or("")),
-    }
-}
-
 /// `AUTH0_USERINFO`: when a login also asks `/userinfo` for the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserinfoSetting {
@@ -81,7 +68,7 @@ pub(super) fn userinfo(raw: Option<String>) -> Result<UserinfoSetting, Problem> 
             "AUTH0_USERINFO",
             format!(
                 "{:?} is not auto, always or never",
-                crate::token_check::text::truncate(other, 40)
+                other.chars().take(40).collect::<String>()
             ),
             "Use auto (the default: /userinfo only when the ID token lacks a claim the scope asked for), always, or never.",
         )),
@@ -151,27 +138,6 @@ pub(super) fn session_store(raw: Option<String>) -> Result<SessionStoreSetting, 
             FIX,
         )),
     }
-}
-
-/// `APP_SECRET_KEY_PREVIOUS`: comma-separated older keys, each like `APP_SECRET_KEY`. A bad one
-/// is named by its position, never echoed.
-pub(super) fn previous_secret_keys(raw: Option<String>) -> Result<Vec<SessionSecret>, Problem> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .map(str::trim)
-        .enumerate()
-        .map(|(i, key)| {
-            parse_secret_key(key).map_err(|p| {
-                Problem::new(
-                    "APP_SECRET_KEY_PREVIOUS",
-                    format!("entry {} (of the comma-separated keys) {}", i + 1, p.problem),
-                    "List the keys you rotated away from, newest first, each 64 hex characters, separated by commas; remove one once its sessions have expired (24 h idle, 7 days at most).",
-                )
-            })
-        })
-        .collect()
 }
 
 /// `org_` followed by Auth0's id characters, or an organization name (lowercase letters, digits,
@@ -347,56 +313,6 @@ pub fn parse_provider_base(raw: &str) -> Result<Url, Problem> {
         url.set_path(&path);
     }
     Ok(url)
-}
-
-/// `APP_SECRET_KEY`: hex (64+ chars), or base64 of at least 32 random bytes (accepted, not advertised).
-pub fn parse_secret_key(raw: &str) -> Result<SessionSecret, Problem> {
-    let var = "APP_SECRET_KEY";
-    let fix = "Use 64 hex characters from `openssl rand -hex 32`: paste its output into .env.";
-    // One answer for every malformed key: how it fails to decode helps nobody (a passphrase that
-    // happens to be valid base64 "decodes to 21 bytes").
-    let not_a_key = || {
-        Problem::new(
-            var,
-            "must be 64 hex characters (32 random bytes)".into(),
-            fix,
-        )
-    };
-    if raw.is_empty() {
-        return Err(Problem::missing(var, fix));
-    }
-    let bytes = if raw.len().is_multiple_of(2) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
-        (0..raw.len())
-            .step_by(2)
-            .filter_map(|i| u8::from_str_radix(&raw[i..i + 2], 16).ok())
-            .collect::<Vec<u8>>()
-    } else if let Some(bytes) = [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
-    ]
-    .iter()
-    .find_map(|engine| engine.decode(raw).ok())
-    .or_else(|| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(raw)
-            .ok()
-    }) {
-        bytes
-    } else {
-        return Err(not_a_key());
-    };
-    if bytes.len() < 32 {
-        return Err(not_a_key());
-    }
-    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
-    if distinct < 12 {
-        return Err(Problem::new(
-            var,
-            "is not random (too few distinct bytes)".into(),
-            fix,
-        ));
-    }
-    Ok(SessionSecret(bytes))
 }
 
 /// Where the auth routes are nested: empty (the root) or `/segment[/segment...]`, no trailing `/`.

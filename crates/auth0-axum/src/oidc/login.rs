@@ -7,17 +7,16 @@
 //! its typed token response would reject a malformed ID token before `token_check` could name
 //! what is wrong with it, and the URL is a dozen query pairs.
 
-use std::sync::Arc;
-
 use openidconnect::{Nonce, PkceCodeChallenge, PkceCodeVerifier};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::client::OAuthError;
 use super::outcome::{LoginError, VerifiedLogin, check_auth_time, check_organization};
 use super::params::AuthorizeParams;
-use super::{ClientAuth, Metadata, Provider, ProviderFailure, describe_reqwest};
-use crate::config::{AppSettings, Secret, TenantSettings, UserinfoSetting};
+use super::userinfo::wants_userinfo;
+use super::{ClientAuth, LoginClient, Metadata, ProviderFailure, describe_reqwest};
 use crate::primitives::{random_token, unix_now};
 use crate::session::LoginTransaction;
 use crate::token_check::{
@@ -51,28 +50,6 @@ struct TokenResponse {
     expires_in: Option<i64>,
 }
 
-/// An OAuth error answer (`error`, `error_description`).
-#[derive(Deserialize)]
-pub(super) struct OAuthError {
-    pub(super) error: String,
-    #[serde(default)]
-    pub(super) error_description: String,
-}
-
-/// This app, registered at the provider: the protocol's verbs.
-pub struct LoginClient {
-    pub(super) provider: Arc<Provider>,
-    provider_base: Url,
-    pub(super) client_id: String,
-    client_secret: Secret,
-    redirect_uri: String,
-    post_logout_uri: String,
-    scope: String,
-    userinfo: UserinfoSetting,
-    pub(super) audience: Option<String>,
-    pub(super) refreshes: super::refresh::RefreshFlights,
-}
-
 /// Claims kept from the ID token's protocol claims: when and how the user authenticated.
 fn auth_context(claims: &Map<String, Value>) -> (Option<i64>, Option<String>, Vec<String>) {
     let auth_time = claims.get("auth_time").and_then(Value::as_i64);
@@ -94,52 +71,7 @@ fn auth_context(claims: &Map<String, Value>) -> (Option<i64>, Option<String>, Ve
     (auth_time, acr.map(|a| a.chars().take(128).collect()), amr)
 }
 
-/// The claims that show a scope was answered in the ID token (OIDC Core §5.4).
-const SCOPE_CLAIMS: [(&str, &str); 4] = [
-    ("profile", "name"),
-    ("email", "email"),
-    ("address", "address"),
-    ("phone", "phone_number"),
-];
-
-/// Whether a login should ask `/userinfo`: always, never, or (auto) when the ID token lacks a
-/// claim that a scope asked for implies. Auth0's ID tokens carry them: auto saves a request.
-fn wants_userinfo(
-    setting: UserinfoSetting,
-    scope: &str,
-    id_token_profile: &Map<String, Value>,
-) -> bool {
-    match setting {
-        UserinfoSetting::Always => true,
-        UserinfoSetting::Never => false,
-        UserinfoSetting::Auto => scope.split_whitespace().any(|s| {
-            SCOPE_CLAIMS
-                .iter()
-                .any(|(scope, claim)| *scope == s && !id_token_profile.contains_key(*claim))
-        }),
-    }
-}
-
 impl LoginClient {
-    pub fn new(provider: Arc<Provider>, tenant: &TenantSettings, app: &AppSettings) -> Self {
-        Self {
-            provider,
-            provider_base: tenant.provider_base.clone(),
-            client_id: tenant.client_id.clone(),
-            client_secret: tenant.client_secret.clone(),
-            redirect_uri: app.callback_url(),
-            post_logout_uri: app.base_url.post_logout().to_string(),
-            scope: app.scope.clone(),
-            audience: app.audience.clone(),
-            userinfo: app.userinfo,
-            refreshes: super::refresh::RefreshFlights::default(),
-        }
-    }
-
-    pub fn provider(&self) -> &Arc<Provider> {
-        &self.provider
-    }
-
     /// A new login in progress: fresh state, nonce and PKCE verifier, and what the callback must
     /// check of the answer (the organization, `max_age`, whether it was silent).
     pub fn begin(&self, return_to: String, params: &AuthorizeParams) -> LoginTransaction {
@@ -371,42 +303,5 @@ impl LoginClient {
         serde_json::from_slice(&body).map_err(|e| {
             LoginError::ExchangeUnreachable(format!("the token response does not parse: {e}"))
         })
-    }
-
-    /// Adds userinfo's claims to the profile, when it is about the same subject. The ID token
-    /// already identifies the user: a userinfo hiccup does not fail the login.
-    async fn merge_userinfo(
-        &self,
-        metadata: &Metadata,
-        access_token: &str,
-        profile: &mut Map<String, Value>,
-    ) {
-        let Some(endpoint) = &metadata.userinfo_endpoint else {
-            return;
-        };
-        let info = async {
-            let response = self
-                .provider
-                .http()
-                .get(endpoint.clone())
-                .bearer_auth(access_token)
-                .send()
-                .await
-                .map_err(|e| describe_reqwest(&e))?;
-            if !response.status().is_success() {
-                return Err(format!("userinfo answered HTTP {}", response.status()));
-            }
-            response
-                .json::<Map<String, Value>>()
-                .await
-                .map_err(|e| format!("userinfo is not a JSON object: {e}"))
-        };
-        match info.await {
-            Ok(info) if info.get("sub") == profile.get("sub") => profile.extend(info),
-            Ok(_) => tracing::warn!("userinfo is about another subject than the ID token; ignored"),
-            Err(why) => {
-                tracing::warn!(reason = %why, "userinfo could not be fetched; using the ID token's claims")
-            }
-        }
     }
 }

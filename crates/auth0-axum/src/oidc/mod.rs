@@ -1,14 +1,18 @@
-//! The provider's lifecycle: discovery (retried in the background until it succeeds) and the
-//! cached metadata ([`Provider`]), the JWKS cache that refetches once on an unknown `kid`
-//! (`jwks`), and the login protocol with this app's credentials ([`LoginClient`]: authorize URL,
-//! code exchange and ID-token checks, logout URL). One reqwest client does all of it: no
-//! redirects, timeouts. Discovery and JWKS fetches are single-flight with their failures
-//! remembered briefly: a burst of requests while the provider is down or slow makes one request.
+//! The provider and the protocol. [`Provider`]: discovery (retried in the background until it
+//! succeeds) and the cached metadata, and the JWKS cache that refetches on an unknown `kid`
+//! (`jwks`). [`LoginClient`] (`client`): this app's credentials, and the protocol's verbs:
+//! `login` (authorize URL, code exchange, ID-token checks, logout URL), `userinfo`, `refresh`
+//! (refresh-token grant, one per token at a time) and `backchannel` (logout tokens checked as the
+//! spec says). `outcome` holds what they yield and how they fail; `issuer_keys` a tenant's keys
+//! for a check outside an app. One reqwest client does all of it: no redirects, timeouts.
+//! Discovery and JWKS fetches are single-flight with their failures remembered briefly: a burst
+//! of requests while the provider is down or slow makes one request.
 //!
 //! Imports `config`, `session` (the login transaction, the user it yields), `token_check` and
 //! `primitives`; never HTTP routes or pages.
 
 mod backchannel;
+mod client;
 mod issuer_keys;
 mod jwks;
 mod login;
@@ -16,6 +20,7 @@ mod outcome;
 mod params;
 mod refresh;
 mod single_flight;
+mod userinfo;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -26,9 +31,9 @@ use serde_json::Value;
 use url::Url;
 
 pub use backchannel::LogoutTokenError;
+pub use client::LoginClient;
 pub use issuer_keys::IssuerKeys;
 pub use jwks::JWKS_FAILURE_MEMORY;
-pub use login::LoginClient;
 pub use outcome::LoginError;
 pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
 pub use refresh::{RefreshError, granted};

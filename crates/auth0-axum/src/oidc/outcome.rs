@@ -253,3 +253,23 @@ mod tests {
         );
     }
 }
+
+/// New tokens from a refresh.
+#[derive(Debug, Clone)]
+pub struct RefreshedTokens {
+    pub access_token: String,
+    /// The rotated refresh token (None: the old one stays valid, without rotation).
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<i64>,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefreshError {
+    /// `invalid_grant`: the refresh token is revoked, expired or already used. Log in again.
+    #[error("the refresh token was refused: {0}")]
+    Refused(String),
+    /// The provider could not be used; the session is kept.
+    #[error("the token endpoint could not be used: {0}")]
+    Unavailable(String),
+}

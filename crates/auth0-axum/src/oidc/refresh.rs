@@ -2,75 +2,13 @@
 //! works once and the answer carries the next), shared by concurrent requests of this process,
 //! and the permissions an API access token grants.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Digest as _;
-use tokio::sync::OnceCell;
 
 use super::LoginClient;
-use super::login::OAuthError;
+use super::client::OAuthError;
+pub use super::outcome::{RefreshError, RefreshedTokens};
 use crate::token_check::{self, AudienceSetting, Expectations};
-
-/// How long a refresh's answer is kept for requests that still carry the refresh token it spent
-/// (a browser's concurrent requests all send the cookie they had).
-const ANSWER_MEMORY: Duration = Duration::from_secs(60);
-
-/// New tokens from a refresh.
-#[derive(Debug, Clone)]
-pub struct RefreshedTokens {
-    pub access_token: String,
-    /// The rotated refresh token (None: the old one stays valid, without rotation).
-    pub refresh_token: Option<String>,
-    pub expires_in: Option<i64>,
-    pub permissions: Vec<String>,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RefreshError {
-    /// `invalid_grant`: the refresh token is revoked, expired or already used. Log in again.
-    #[error("the refresh token was refused: {0}")]
-    Refused(String),
-    /// The provider could not be used; the session is kept.
-    #[error("the token endpoint could not be used: {0}")]
-    Unavailable(String),
-}
-
-type Flight = Arc<OnceCell<Result<RefreshedTokens, RefreshError>>>;
-
-/// One refresh per refresh token at a time, its answer kept briefly.
-#[derive(Default)]
-pub(super) struct RefreshFlights {
-    flights: Mutex<HashMap<[u8; 16], (Instant, Flight)>>,
-}
-
-fn key_of(refresh_token: &str) -> [u8; 16] {
-    let digest = sha2::Sha256::digest(refresh_token.as_bytes());
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&digest[..16]);
-    key
-}
-
-impl RefreshFlights {
-    fn forget(&self, refresh_token: &str) {
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        flights.remove(&key_of(refresh_token));
-    }
-
-    fn flight(&self, refresh_token: &str) -> Flight {
-        let key = key_of(refresh_token);
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        flights.retain(|_, (at, _)| at.elapsed() < ANSWER_MEMORY);
-        flights
-            .entry(key)
-            .or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new())))
-            .1
-            .clone()
-    }
-}
 
 #[derive(Deserialize)]
 struct RefreshResponse {

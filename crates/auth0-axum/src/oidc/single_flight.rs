@@ -5,11 +5,15 @@
 //! [`SingleFlight::new`]'s `remember_failure`, so a broken JWKS is not fetched once per token. No
 //! lock is held across the network call: the state's mutex guards only bookkeeping.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sha2::Digest as _;
 use tokio::sync::OnceCell;
+
+use super::outcome::{RefreshError, RefreshedTokens};
 
 pub struct SingleFlight<T, E> {
     remember_failure: Duration,
@@ -115,5 +119,42 @@ mod tests {
             Ok(9),
             "a success clears the failure"
         );
+    }
+}
+
+/// How long a refresh's answer is kept for requests that still carry the refresh token it spent
+/// (a browser's concurrent requests all send the cookie they had).
+const ANSWER_MEMORY: Duration = Duration::from_secs(60);
+
+type Flight = Arc<OnceCell<Result<RefreshedTokens, RefreshError>>>;
+
+/// One refresh per refresh token at a time, its answer kept briefly.
+#[derive(Default)]
+pub(crate) struct RefreshFlights {
+    flights: Mutex<HashMap<[u8; 16], (Instant, Flight)>>,
+}
+
+fn key_of(refresh_token: &str) -> [u8; 16] {
+    let digest = sha2::Sha256::digest(refresh_token.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+impl RefreshFlights {
+    pub(super) fn forget(&self, refresh_token: &str) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.remove(&key_of(refresh_token));
+    }
+
+    pub(super) fn flight(&self, refresh_token: &str) -> Flight {
+        let key = key_of(refresh_token);
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.retain(|_, (at, _)| at.elapsed() < ANSWER_MEMORY);
+        flights
+            .entry(key)
+            .or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new())))
+            .1
+            .clone()
     }
 }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::oidc::LogoutTokenError;
-use crate::session::LogoutOutcome;
+use crate::session::{LogoutOutcome, SessionError};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -67,13 +67,14 @@ pub async fn backchannel_logout(
         }
     };
     let ended = state.sessions.end_by_logout(&request).await;
+    answer_for(ended, request.sid.is_some())
+}
+
+/// What the provider is told of what the store did.
+fn answer_for(ended: Result<LogoutOutcome, SessionError>, by_sid: bool) -> Response {
     match ended {
         Ok(LogoutOutcome::Ended(ended)) => {
-            tracing::info!(
-                ended,
-                by_sid = request.sid.is_some(),
-                "back-channel logout: sessions ended"
-            );
+            tracing::info!(ended, by_sid, "back-channel logout: sessions ended");
             (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
         }
         Ok(LogoutOutcome::Replayed) => {

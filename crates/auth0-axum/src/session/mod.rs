@@ -1,8 +1,10 @@
 //! The session, read through tower-sessions' `Session` and kept by one of two stores, chosen by
 //! `SESSION_STORE`: our encrypted cookie store ([`cookie`], the default: stateless) or Redis
-//! ([`server_side`]: revocation, back-channel logout). [`AppSession`] is the typed view handlers
-//! use: who is logged in, and the logins in progress; no handler sees a key or knows the store.
-//! Storage only: nothing here renders a page (the extractors live in `routes::extract`).
+//! ([`server_side`]: revocation, back-channel logout), each behind [`SessionLayer`]. [`AppSession`]
+//! is the typed view the routes and extractors use: who is logged in, and the logins in progress.
+//! What differs between the stores (indexing a new session, ending sessions by a logout token,
+//! readiness) is behind [`SessionBackend`]: no route touches Redis or a cookie itself. Storage
+//! only: nothing here renders a page (the extractors live in `extract`).
 //!
 //! A cookie session is bounded by what browsers keep: its size is projected exactly, by the
 //! cookie store's own functions, before anything is stored, so a write never fails half-way.

@@ -30,7 +30,8 @@ async fn main() -> anyhow::Result<()> {
         post_logout_redirect_uris: vec![app.clone()],
         backchannel_logout_uri: Some(format!("{app}/backchannel-logout")),
     };
-    let provider = DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], port)), registration).await?;
+    let provider =
+        DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], port)), registration).await?;
     println!("AUTH0_DOMAIN={}", provider.issuer());
     println!("AUTH0_CLIENT_ID=demo-client");
     println!("AUTH0_CLIENT_SECRET={secret}");

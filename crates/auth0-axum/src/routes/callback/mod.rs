@@ -127,19 +127,11 @@ pub async fn callback(
     let mut user = login.into_user_session(app.audience.is_some(), unix_now());
     state.config.session_claims.filter(&mut user.profile);
     let (user, return_to) = after_login_hook(&state, user, tx.return_to).await?;
-    let size = state.sessions.start(&session, user).await.map_err(|err| match err {
-        SessionError::TooLarge { cookie_bytes } => AuthError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "session_too_large",
-            "Your profile is too large to keep in cookies",
-            format!(
-                "Your login succeeded, but your profile would take {cookie_bytes} bytes of session cookies: more than browsers keep (4,096 bytes a cookie) and proxies accept (8,190 bytes of Cookie header) together, so you would look logged out. Nobody was logged in.",
-            ),
-        )
-        .check(SERVER_SIDE_STORE_HINT)
-        .check("Or ask for fewer claims: trim AUTH0_SCOPE, or remove large custom claims added by an Auth0 Action."),
-        unavailable => unavailable.into(),
-    })?;
+    let size = state
+        .sessions
+        .start(&session, user)
+        .await
+        .map_err(profile_too_large)?;
     tracing::info!(session_bytes = size, "logged in");
     Ok(Redirect::to(&app.base_url.browser_path(&return_to)))
 }
@@ -162,6 +154,23 @@ async fn after_login_hook(
         ))
     })?;
     Ok((done.user, return_to))
+}
+
+/// A session that would not fit in cookies names the setting that lifts the limit.
+fn profile_too_large(err: SessionError) -> AuthError {
+    match err {
+        SessionError::TooLarge { cookie_bytes } => AuthError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "session_too_large",
+            "Your profile is too large to keep in cookies",
+            format!(
+                "Your login succeeded, but your profile would take {cookie_bytes} bytes of session cookies: more than browsers keep (4,096 bytes a cookie) and proxies accept (8,190 bytes of Cookie header) together, so you would look logged out. Nobody was logged in.",
+            ),
+        )
+        .check(SERVER_SIDE_STORE_HINT)
+        .check("Or ask for fewer claims: trim AUTH0_SCOPE, remove large custom claims added by an Auth0 Action, or keep fewer in the session (SessionClaims)."),
+        unavailable => unavailable.into(),
+    }
 }
 
 enum Taken {

@@ -10,6 +10,11 @@
 
 pub mod chunks;
 pub mod codec;
+#[cfg(test)]
+mod fuzz;
+mod record;
+
+use record::{RequestRecord, Sealed};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,14 +23,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, Request};
 use axum::response::Response;
 use tower::{Layer, Service};
+use tower_sessions::Session;
 use tower_sessions::session::{Expiry, Id, Record};
-use tower_sessions::{Session, SessionStore, session_store};
 
 use super::{Capacity, IDLE_TIMEOUT};
 use crate::primitives::unix_now;
@@ -253,231 +257,5 @@ where
             );
             Ok(response)
         })
-    }
-}
-
-/// A sealed session ready to be written.
-struct Sealed {
-    value: String,
-    expires_at: i64,
-}
-
-/// The per-request store behind the `Session`: it holds the record the cookies held, and the
-/// sealed value a save produced.
-struct RequestRecord {
-    loaded: Mutex<Option<Record>>,
-    sealed: Mutex<Option<Sealed>>,
-    failure: Mutex<Option<WriteFailure>>,
-    /// The last save held no data: the cookies are deleted.
-    emptied: AtomicBool,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for RequestRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RequestRecord")
-    }
-}
-
-impl RequestRecord {
-    fn seal(&self, record: &Record) -> session_store::Result<()> {
-        if record.data.is_empty() {
-            // Nothing to keep (a consumed login, an expired user): delete the cookies instead.
-            if let Ok(mut slot) = self.sealed.lock() {
-                *slot = None;
-            }
-            self.emptied.store(true, Ordering::Release);
-            return Ok(());
-        }
-        self.emptied.store(false, Ordering::Release);
-        let expires_at = record.expiry_date.unix_timestamp();
-        let outcome = match self.shared.keys.seal(&record.data, expires_at) {
-            Ok(value) if chunks::fits(value.len()) => Ok(Sealed { value, expires_at }),
-            Ok(value) => Err(WriteFailure::TooLarge {
-                cookie_bytes: chunks::cookie_header_bytes(value.len()).unwrap_or(usize::MAX),
-            }),
-            Err(err) => Err(WriteFailure::Seal(err.to_string())),
-        };
-        match outcome {
-            Ok(sealed) => {
-                if let Ok(mut slot) = self.sealed.lock() {
-                    *slot = Some(sealed);
-                }
-                Ok(())
-            }
-            Err(failure) => {
-                let message = format!("{failure:?}");
-                if let Ok(mut slot) = self.failure.lock() {
-                    *slot = Some(failure);
-                }
-                Err(session_store::Error::Encode(message))
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl SessionStore for RequestRecord {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.seal(record)
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.seal(record)
-    }
-
-    async fn load(&self, _: &Id) -> session_store::Result<Option<Record>> {
-        Ok(self.loaded.lock().ok().and_then(|mut r| r.take()))
-    }
-
-    async fn delete(&self, _: &Id) -> session_store::Result<()> {
-        if let Ok(mut slot) = self.sealed.lock() {
-            *slot = None;
-        }
-        Ok(())
-    }
-}
-
-/// The layer under any cookie input: never a 5xx, never a user from a cookie it did not seal.
-/// Bounded (a fixed number of cases per property) so that it runs in every `cargo test`.
-#[cfg(test)]
-mod fuzz {
-    use axum::Router;
-    use axum::http::StatusCode;
-    use axum::routing::get;
-    use proptest::prelude::*;
-    use tower::ServiceExt as _;
-
-    use super::*;
-    use crate::config::parse_secret_key;
-    use crate::session::{AppSession, LoginTransaction, UserSession, record_data};
-
-    const KEY: &str = "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8";
-
-    fn keys() -> SessionKeys {
-        SessionKeys::new(&parse_secret_key(KEY).unwrap(), &[])
-    }
-
-    /// `/` reads the user; `/write` also starts a login (the write path).
-    fn app() -> Router {
-        async fn read(session: Session) -> (StatusCode, &'static str) {
-            match AppSession::new(session, Capacity::Cookie).user().await {
-                Ok(Some(_)) => (StatusCode::OK, "user"),
-                Ok(None) => (StatusCode::OK, "guest"),
-                Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error"),
-            }
-        }
-        async fn write(session: Session) -> StatusCode {
-            let tx = LoginTransaction {
-                state: "s".into(),
-                nonce: "n".into(),
-                pkce_verifier: "v".into(),
-                return_to: "/".into(),
-                created_at: crate::primitives::unix_now(),
-                max_age: None,
-                organization: None,
-                silent: false,
-            };
-            match AppSession::new(session, Capacity::Cookie)
-                .add_login(tx)
-                .await
-            {
-                Ok(()) => StatusCode::OK,
-                Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            }
-        }
-        let page: WriteFailurePage = Arc::new(|_| {
-            axum::response::IntoResponse::into_response((
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "page",
-            ))
-        });
-        Router::new()
-            .route("/", get(read))
-            .route("/write", get(write))
-            .layer(CookieSessionLayer::new(
-                keys(),
-                "auth0_session",
-                false,
-                page,
-            ))
-    }
-
-    fn valid_cookie_value(pad: usize) -> String {
-        let mut profile = serde_json::Map::new();
-        profile.insert("name".into(), serde_json::Value::String("x".repeat(pad)));
-        let user = UserSession::without_tokens(profile, crate::primitives::unix_now());
-        keys()
-            .seal(
-                &record_data(Some(&user), &[]),
-                crate::primitives::unix_now() + 3600,
-            )
-            .unwrap()
-    }
-
-    async fn answer(path: &str, cookie: &str) -> (StatusCode, String) {
-        let request = Request::get(path)
-            .header("cookie", cookie)
-            .body(Body::empty())
-            .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        (status, String::from_utf8_lossy(&body).into_owned())
-    }
-
-    fn run(path: &'static str, cookie: String) -> (StatusCode, String) {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(answer(path, &cookie))
-    }
-
-    #[test]
-    fn an_intact_cookie_reads_as_the_user() {
-        let cookie = format!("auth0_session={}", valid_cookie_value(10));
-        assert_eq!(run("/", cookie), (StatusCode::OK, "user".into()));
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn any_cookie_header_is_a_guest_never_a_5xx(
-            header in "[ -~]{0,400}",
-            name in prop::sample::select(vec!["auth0_session=", "auth0_session.1=", "auth0_session=2.", ""]),
-            path in prop::sample::select(vec!["/", "/write"]),
-        ) {
-            let (status, body) = run(path, format!("{name}{header}"));
-            prop_assert!(!status.is_server_error(), "{status}");
-            prop_assert_ne!(body, "user");
-        }
-
-        #[test]
-        fn a_mutated_session_is_a_guest_never_a_5xx(
-            pad in 0usize..6000,
-            at in any::<prop::sample::Index>(),
-            byte in 0x21u8..0x7f,
-            cut in any::<bool>(),
-            split in any::<bool>(),
-            path in prop::sample::select(vec!["/", "/write"]),
-        ) {
-            let mut value = valid_cookie_value(pad).into_bytes();
-            let i = at.index(value.len());
-            prop_assume!(cut || value[i] != byte);
-            if cut { value.truncate(i) } else { value[i] = byte }
-            let value = String::from_utf8(value).unwrap();
-            let parts = chunks::split(&value);
-            let cookie = if split && parts.len() > 1 {
-                parts.iter().enumerate().map(|(i, v)| format!("{}={v}", chunks::chunk_name("auth0_session", i))).collect::<Vec<_>>().join("; ")
-            } else {
-                format!("auth0_session={value}")
-            };
-            let (status, body) = run(path, cookie);
-            prop_assert!(!status.is_server_error(), "{status}");
-            prop_assert_ne!(body, "user");
-        }
     }
 }

@@ -12,21 +12,23 @@
 //!
 //! A session store that does not answer is a 503 page naming it, for every one of them.
 
-use std::marker::PhantomData;
-
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, OriginalUri};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
 use crate::Auth0;
+
+mod access_token;
+mod permission;
+
 use crate::error::AuthError;
-use crate::oidc::RefreshError;
 use crate::primitives::unix_now;
 use crate::session::{AppSession, Capacity, UserSession};
 use crate::state::AppState;
+pub use access_token::AccessToken;
+pub use permission::{Permission, RequirePermission};
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
     type Rejection = AuthError;
@@ -151,7 +153,7 @@ where
 }
 
 /// The session's user, or a guest; a store that does not answer is its 503 page.
-async fn current_user<S: Send + Sync>(
+pub(crate) async fn current_user<S: Send + Sync>(
     parts: &mut Parts,
     state: &S,
 ) -> Result<Option<UserSession>, Response> {
@@ -243,7 +245,7 @@ fn this_page(parts: &Parts) -> &str {
 
 /// To `/login` (where the auth routes are mounted), coming back to this page (`returnTo`), with
 /// `extra` parameters first.
-fn to_login(state: &AppState, parts: &Parts, extra: &[(&str, &str)]) -> Response {
+pub(crate) fn to_login(state: &AppState, parts: &Parts, extra: &[(&str, &str)]) -> Response {
     let mut target = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in extra {
         target.append_pair(name, value);
@@ -251,178 +253,4 @@ fn to_login(state: &AppState, parts: &Parts, extra: &[(&str, &str)]) -> Response
     target.append_pair("returnTo", this_page(parts));
     let login = state.config.app.route_path("/login");
     Redirect::to(&format!("{login}?{}", target.finish())).into_response()
-}
-
-/// The user's access token for `AUTH0_AUDIENCE`, valid for at least another minute: refreshed
-/// with the refresh token first when it expires within 60 s (rotation: the new refresh token is
-/// kept; concurrent requests share one refresh). A refused refresh token (revoked, expired) ends
-/// the session and sends the browser to log in again; without a refresh token, the browser goes
-/// through a silent login (`prompt=none`) and back. An expired token is never handed out.
-///
-/// ```
-/// use auth0_axum::AccessToken;
-/// async fn call_api(token: AccessToken) -> String {
-///     // reqwest::Client::new().get(url).bearer_auth(token.secret())...
-///     format!("a token of {} bytes", token.secret().len())
-/// }
-/// ```
-pub struct AccessToken(String);
-
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessToken([redacted])")
-    }
-}
-
-impl AccessToken {
-    /// The token, to send as `Authorization: Bearer ...`. Never log it.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Seconds before expiry at which a token is refreshed.
-const REFRESH_BEFORE_SECS: i64 = 60;
-
-impl<S> FromRequestParts<S> for AccessToken
-where
-    Auth0: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let auth = Auth0::from_ref(state);
-        let state = &auth.0;
-        let session = AppSession::from_request_parts(parts, &())
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let Some(user) = session
-            .user()
-            .await
-            .map_err(|e| AuthError::from(e).into_response())?
-        else {
-            return Err(to_login(state, parts, &[]));
-        };
-        let now = unix_now();
-        let fresh = user
-            .token_expires_at
-            .is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
-        if let (Some(token), true) = (&user.access_token, fresh) {
-            return Ok(AccessToken(token.clone()));
-        }
-        let Some(refresh_token) = user.refresh_token.clone() else {
-            return Err(to_login(state, parts, &[("prompt", "none")]));
-        };
-        match state.oidc.refresh(&refresh_token).await {
-            Ok(tokens) => {
-                let access_token = tokens.access_token.clone();
-                let user = user.refreshed(
-                    tokens.access_token,
-                    tokens.refresh_token,
-                    tokens.expires_in,
-                    tokens.permissions,
-                    now,
-                );
-                session
-                    .replace_user(&user)
-                    .await
-                    .map_err(|e| AuthError::from(e).into_response())?;
-                Ok(AccessToken(access_token))
-            }
-            Err(RefreshError::Refused(why)) => {
-                tracing::info!(reason = %why, "the refresh token was refused; logging out to log in again");
-                if let Err(err) = session.end().await {
-                    return Err(AuthError::from(err).into_response());
-                }
-                Err(to_login(state, parts, &[]))
-            }
-            Err(RefreshError::Unavailable(why)) => Err(AuthError::new(
-                StatusCode::BAD_GATEWAY,
-                "token_refresh_failed",
-                "Your access token could not be renewed",
-                "The provider did not answer the refresh of your access token, so the API was not called (with an expired token it would refuse anyway).",
-            )
-            .check("Try again in a moment: you are still logged in.")
-            .log_detail(why)
-            .into_response()),
-        }
-    }
-}
-
-/// A permission a page can require with [`RequirePermission`].
-///
-/// ```
-/// use auth0_axum::{Permission, RequirePermission};
-/// struct ReadMessages;
-/// impl Permission for ReadMessages {
-///     const NAME: &'static str = "read:messages";
-/// }
-/// async fn messages(RequirePermission(user, _): RequirePermission<ReadMessages>) -> String {
-///     format!("messages for {}", user.name())
-/// }
-/// ```
-pub trait Permission {
-    /// As the API defines it in Auth0 (`read:messages`).
-    const NAME: &'static str;
-}
-
-/// A page for users holding permission `P`: in the access token's `permissions` (or `scope`), or
-/// in the ID token's `AUTH0_ROLES_CLAIM` when that is set. Otherwise a 403 page naming it; a
-/// guest goes to log in.
-pub struct RequirePermission<P: Permission>(pub User, pub PhantomData<P>);
-
-impl<P: Permission> std::fmt::Debug for RequirePermission<P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("RequirePermission")
-            .field(&P::NAME)
-            .field(&self.0)
-            .finish()
-    }
-}
-
-impl<S, P> FromRequestParts<S> for RequirePermission<P>
-where
-    Auth0: FromRef<S>,
-    S: Send + Sync,
-    P: Permission,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let user = <User as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let auth = Auth0::from_ref(state);
-        let config = &auth.0.config;
-        let in_roles = config.app.roles_claim.as_deref().is_some_and(|claim| {
-            user.claims()
-                .get(claim)
-                .and_then(Value::as_array)
-                .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(P::NAME)))
-        });
-        if in_roles || user.permissions().iter().any(|p| p == P::NAME) {
-            return Ok(RequirePermission(user, PhantomData));
-        }
-        let fix = if config.demo {
-            format!(
-                "In demo mode: set AUTH0_AUDIENCE=https://api.demo in .env, restart, and log in as Jane: the demo provider grants her (demo|jane) the {} permission, and nobody else.",
-                P::NAME
-            )
-        } else {
-            format!(
-                "In the Auth0 dashboard, give your user (or a role of theirs) the {} permission of the API in AUTH0_AUDIENCE (User Management > Users > Permissions), with RBAC and \"Add Permissions in the Access Token\" on in the API's settings; then log in again.",
-                P::NAME
-            )
-        };
-        Err(AuthError::new(
-            StatusCode::FORBIDDEN,
-            "insufficient_permission",
-            "You do not have permission to see this page",
-            format!(
-                "This page needs the {} permission, and your login does not carry it.",
-                P::NAME
-            ),
-        )
-        .check(fix)
-        .into_response())
-    }
 }

@@ -1,0 +1,110 @@
+//! [`AccessToken`]: the user's access token for `AUTH0_AUDIENCE`, refreshed before it expires.
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use super::to_login;
+use crate::Auth0;
+use crate::error::AuthError;
+use crate::oidc::RefreshError;
+use crate::primitives::unix_now;
+use crate::session::AppSession;
+
+/// The user's access token for `AUTH0_AUDIENCE`, valid for at least another minute: refreshed
+/// with the refresh token first when it expires within 60 s (rotation: the new refresh token is
+/// kept; concurrent requests share one refresh). A refused refresh token (revoked, expired) ends
+/// the session and sends the browser to log in again; without a refresh token, the browser goes
+/// through a silent login (`prompt=none`) and back. An expired token is never handed out.
+///
+/// ```
+/// use auth0_axum::AccessToken;
+/// async fn call_api(token: AccessToken) -> String {
+///     // reqwest::Client::new().get(url).bearer_auth(token.secret())...
+///     format!("a token of {} bytes", token.secret().len())
+/// }
+/// ```
+pub struct AccessToken(String);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+impl AccessToken {
+    /// The token, to send as `Authorization: Bearer ...`. Never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Seconds before expiry at which a token is refreshed.
+const REFRESH_BEFORE_SECS: i64 = 60;
+
+impl<S> FromRequestParts<S> for AccessToken
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth0::from_ref(state);
+        let state = &auth.0;
+        let session = AppSession::from_request_parts(parts, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(user) = session
+            .user()
+            .await
+            .map_err(|e| AuthError::from(e).into_response())?
+        else {
+            return Err(to_login(state, parts, &[]));
+        };
+        let now = unix_now();
+        let fresh = user
+            .token_expires_at
+            .is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
+        if let (Some(token), true) = (&user.access_token, fresh) {
+            return Ok(AccessToken(token.clone()));
+        }
+        let Some(refresh_token) = user.refresh_token.clone() else {
+            return Err(to_login(state, parts, &[("prompt", "none")]));
+        };
+        match state.oidc.refresh(&refresh_token).await {
+            Ok(tokens) => {
+                let access_token = tokens.access_token.clone();
+                let user = user.refreshed(
+                    tokens.access_token,
+                    tokens.refresh_token,
+                    tokens.expires_in,
+                    tokens.permissions,
+                    now,
+                );
+                session
+                    .replace_user(&user)
+                    .await
+                    .map_err(|e| AuthError::from(e).into_response())?;
+                Ok(AccessToken(access_token))
+            }
+            Err(RefreshError::Refused(why)) => {
+                tracing::info!(reason = %why, "the refresh token was refused; logging out to log in again");
+                if let Err(err) = session.end().await {
+                    return Err(AuthError::from(err).into_response());
+                }
+                Err(to_login(state, parts, &[]))
+            }
+            Err(RefreshError::Unavailable(why)) => Err(AuthError::new(
+                StatusCode::BAD_GATEWAY,
+                "token_refresh_failed",
+                "Your access token could not be renewed",
+                "The provider did not answer the refresh of your access token, so the API was not called (with an expired token it would refuse anyway).",
+            )
+            .check("Try again in a moment: you are still logged in.")
+            .log_detail(why)
+            .into_response()),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! [`LoginClient`]: this app as registered at the provider (its credentials and URLs). The
+//! protocol's verbs are in `login` (authorize, code exchange, logout), `refresh` and `userinfo`.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use url::Url;
+
+use super::Provider;
+use super::single_flight::RefreshFlights;
+use crate::config::{AppSettings, Secret, TenantSettings, UserinfoSetting};
+
+/// An OAuth error answer (`error`, `error_description`).
+#[derive(Deserialize)]
+pub(super) struct OAuthError {
+    pub(super) error: String,
+    #[serde(default)]
+    pub(super) error_description: String,
+}
+
+/// This app, registered at the provider: the protocol's verbs.
+pub struct LoginClient {
+    pub(super) provider: Arc<Provider>,
+    pub(super) provider_base: Url,
+    pub(super) client_id: String,
+    pub(super) client_secret: Secret,
+    pub(super) redirect_uri: String,
+    pub(super) post_logout_uri: String,
+    pub(super) scope: String,
+    pub(super) userinfo: UserinfoSetting,
+    pub(super) audience: Option<String>,
+    pub(super) refreshes: RefreshFlights,
+}
+
+impl LoginClient {
+    pub fn new(provider: Arc<Provider>, tenant: &TenantSettings, app: &AppSettings) -> Self {
+        Self {
+            provider,
+            provider_base: tenant.provider_base.clone(),
+            client_id: tenant.client_id.clone(),
+            client_secret: tenant.client_secret.clone(),
+            redirect_uri: app.callback_url(),
+            post_logout_uri: app.base_url.post_logout().to_string(),
+            scope: app.scope.clone(),
+            audience: app.audience.clone(),
+            userinfo: app.userinfo,
+            refreshes: RefreshFlights::default(),
+        }
+    }
+
+    pub fn provider(&self) -> &Arc<Provider> {
+        &self.provider
+    }
+}
