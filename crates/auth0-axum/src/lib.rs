@@ -50,7 +50,7 @@ pub mod test_support {
     pub use crate::primitives::unix_now;
     pub use crate::session::cookie::SessionKeys;
     pub use crate::session::{
-        COOKIE_NAME, LoginTransaction, SECURE_COOKIE_NAME, UserSession, projected_cookie_bytes,
-        read_record_data, record_data,
+        COOKIE_NAME, LoginTransaction, SECURE_COOKIE_NAME, SECURE_SUB_PATH_COOKIE_NAME,
+        UserSession, projected_cookie_bytes, read_record_data, record_data,
     };
 }

@@ -237,7 +237,13 @@ async fn under_a_sub_path_every_redirect_and_the_logout_return_follow_it() {
     let shop = serve(|c| c, None, "/app").await;
     let to_login = shop.get("/app/orders").await;
     assert_eq!(location(&to_login), "/app/login?returnTo=%2Forders");
-    let authorize = location(&shop.get("/app/login").await);
+    let login = shop.get("/app/login").await;
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("; Path=/app;"),
+        "the cookie belongs to the app's path: {cookie}"
+    );
+    let authorize = location(&login);
     assert!(authorize.contains("%2Fapp%2Fcallback"), "{authorize}");
 
     let callback = shop.log_in_from("/app/orders", "jane").await;

@@ -4,6 +4,10 @@ use url::Url;
 
 use super::Problem;
 
+/// The longest path `APP_BASE_URL` may have: it is the session cookie's `Path`, whose size the
+/// cookie store budgets for.
+pub const MAX_BASE_PATH_BYTES: usize = 64;
+
 /// `APP_BASE_URL`, parsed once: the origin browsers use for this app. The callback and logout
 /// URLs derive from it, never from a request's Host header. It may carry a path
 /// (`https://example.com/app`): a proxy then serves the app under it, and sends it requests with
@@ -60,6 +64,13 @@ impl AppBaseUrl {
         }
         let text = url.as_str().trim_end_matches('/').to_string();
         let path = url.path().trim_end_matches('/').to_string();
+        if path.len() > MAX_BASE_PATH_BYTES {
+            return Err(Problem::new(
+                var,
+                format!("has a path of {} bytes", path.len()),
+                "Use a path of at most 64 bytes (it is every session cookie's Path), e.g. https://example.com/app.",
+            ));
+        }
         Ok(Self { url, text, path })
     }
 

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use url::Url;
 
 pub use auth0_config::Auth0Config;
-pub use base_url::AppBaseUrl;
+pub use base_url::{AppBaseUrl, MAX_BASE_PATH_BYTES};
 pub use dotenv::load_dotenv;
 pub use parse::{
     SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base, redis_display,

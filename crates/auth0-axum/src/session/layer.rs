@@ -16,7 +16,7 @@ use tower::{Layer, Service};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use super::cookie::{CookieSession, CookieSessionLayer, SessionKeys, WriteFailure};
-use super::{SessionBackend, SessionError, cookie_name};
+use super::{SessionBackend, SessionError, cookie_name, cookie_path};
 use crate::error::AuthError;
 use crate::state::AppContext;
 
@@ -57,7 +57,8 @@ impl SessionLayer {
             },
             SessionBackend::Cookie => Kind::Cookie(CookieSessionLayer::new(
                 SessionKeys::new(&app.session_secret, &app.previous_session_secrets),
-                cookie_name(app.base_url.is_https()),
+                cookie_name(app),
+                cookie_path(app),
                 app.base_url.is_https(),
                 Arc::new(write_failure_page),
             )),

@@ -30,12 +30,25 @@ pub const COOKIE_NAME: &str = "auth0_session";
 /// `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
 pub const SECURE_COOKIE_NAME: &str = "__Host-auth0_session";
 
-/// The session cookie's name for an app served over https or not.
-pub fn cookie_name(https: bool) -> &'static str {
-    if https {
-        SECURE_COOKIE_NAME
-    } else {
-        COOKIE_NAME
+/// The name on https under a sub-path (`APP_BASE_URL=https://example.com/app`): `__Host-` needs
+/// `Path=/`, and the cookie belongs to the app's path (another app on the same host under another
+/// path keeps its own); `__Secure-` still makes browsers refuse it without Secure.
+pub const SECURE_SUB_PATH_COOKIE_NAME: &str = "__Secure-auth0_session";
+
+/// The session cookie's name for this app: by scheme, and whether it is under a sub-path.
+pub fn cookie_name(app: &crate::config::AppSettings) -> &'static str {
+    match (app.base_url.is_https(), app.base_url.path().is_empty()) {
+        (true, true) => SECURE_COOKIE_NAME,
+        (true, false) => SECURE_SUB_PATH_COOKIE_NAME,
+        (false, _) => COOKIE_NAME,
+    }
+}
+
+/// The session cookie's `Path`: the app's path under `APP_BASE_URL`, or `/`.
+pub fn cookie_path(app: &crate::config::AppSettings) -> &str {
+    match app.base_url.path() {
+        "" => "/",
+        path => path,
     }
 }
 /// Logged out after this long without a visit.
@@ -243,5 +256,40 @@ impl AppSession {
     /// The session's id in a server-side store (after [`AppSession::start`]).
     pub fn id(&self) -> Option<tower_sessions::session::Id> {
         self.session.id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cookie_name, cookie_path};
+    use crate::config::{AppSettings, Mode};
+
+    fn app(base_url: &str) -> AppSettings {
+        let key = "3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8";
+        AppSettings::from_lookup(Mode::Tenant, &|k: &str| match k {
+            "APP_BASE_URL" => Some(base_url.to_string()),
+            "APP_SECRET_KEY" => Some(key.to_string()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_cookie_is_host_only_at_the_root_and_follows_a_sub_path() {
+        let root = app("https://example.com");
+        assert_eq!(
+            (cookie_name(&root), cookie_path(&root)),
+            ("__Host-auth0_session", "/")
+        );
+        let sub = app("https://example.com/shop/");
+        assert_eq!(
+            (cookie_name(&sub), cookie_path(&sub)),
+            ("__Secure-auth0_session", "/shop")
+        );
+        let dev = app("http://localhost:3000/shop");
+        assert_eq!(
+            (cookie_name(&dev), cookie_path(&dev)),
+            ("auth0_session", "/shop")
+        );
     }
 }

@@ -92,12 +92,12 @@ impl RedisSessions {
     ) -> SessionManagerLayer<RedisStore<Pool>, tower_sessions::service::PrivateCookie> {
         let key = Key::from(&codec::id_cookie_key_bytes(&app.session_secret));
         SessionManagerLayer::new(RedisStore::new(self.pool.clone()))
-            .with_name(super::cookie_name(app.base_url.is_https()))
+            .with_name(super::cookie_name(app))
             .with_http_only(true)
             // Strict would drop the cookie on the provider's redirect back to /callback.
             .with_same_site(SameSite::Lax)
             .with_secure(app.base_url.is_https())
-            .with_path("/")
+            .with_path(super::cookie_path(app).to_string())
             .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
             .with_private(key)
     }
@@ -244,6 +244,7 @@ impl RedisSessions {
 /// before the session layer reads it, and the browser gets the new value.
 struct IdCookieRotation {
     name: &'static str,
+    path: String,
     secure: bool,
     current: Key,
     previous: Vec<Key>,
@@ -253,7 +254,8 @@ impl IdCookieRotation {
     fn new(app: &AppSettings) -> Self {
         let key = |secret| Key::from(&codec::id_cookie_key_bytes(secret));
         Self {
-            name: super::cookie_name(app.base_url.is_https()),
+            name: super::cookie_name(app),
+            path: super::cookie_path(app).to_string(),
             secure: app.base_url.is_https(),
             current: key(&app.session_secret),
             previous: app.previous_session_secrets.iter().map(key).collect(),
@@ -312,7 +314,8 @@ impl IdCookieRotation {
         if !already_set {
             let secure = if self.secure { "; Secure" } else { "" };
             let cookie = format!(
-                "{prefix}{new_value}; HttpOnly; SameSite=Lax{secure}; Path=/; Max-Age={}",
+                "{prefix}{new_value}; HttpOnly; SameSite=Lax{secure}; Path={}; Max-Age={}",
+                self.path,
                 IDLE_TIMEOUT.whole_seconds()
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {

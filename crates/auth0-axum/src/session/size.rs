@@ -102,7 +102,12 @@ mod tests {
             let header: usize = parts
                 .iter()
                 .enumerate()
-                .map(|(i, v)| chunks::chunk_name("__Host-auth0_session", i).len() + 1 + v.len() + 2)
+                .map(|(i, v)| {
+                    chunks::chunk_name(crate::session::SECURE_SUB_PATH_COOKIE_NAME, i).len()
+                        + 1
+                        + v.len()
+                        + 2
+                })
                 .sum();
             let projected = projected_cookie_bytes(Some(&user), &[]).unwrap();
             assert!(header <= projected, "pad {pad}: {header} > {projected}");

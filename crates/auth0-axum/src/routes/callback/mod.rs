@@ -210,7 +210,7 @@ async fn take_login(
             "More than 10 minutes passed between starting the login and coming back. Please log in again.",
         )),
         TakenLogin::NotFound { others } => {
-            let cookie = cookie_name(state.config.app.base_url.is_https());
+            let cookie = cookie_name(&state.config.app);
             let prefix = format!("{cookie}=");
             let had_cookie = cookie_pairs(headers).any(|c| c.starts_with(&prefix));
             if !had_cookie {

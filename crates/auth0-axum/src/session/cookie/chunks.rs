@@ -19,10 +19,14 @@ pub const MAX_COOKIE_HEADER_BYTES: usize = 8190;
 pub const SESSION_COOKIE_BUDGET: usize = 7168;
 /// The most chunks a session is read from: one digit, and far above what the budget allows.
 pub const MAX_CHUNKS: usize = 8;
-/// Upper bound of `; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure` (55 bytes).
-const ATTRIBUTE_BYTES: usize = 64;
-/// The longest chunk name plus `=`: `__Host-auth0_session.8=`.
-const NAME_BYTES: usize = super::super::SECURE_COOKIE_NAME.len() + 3;
+/// The longest `Path` a session cookie carries (`APP_BASE_URL`'s path; longer ones are refused
+/// when the configuration is read).
+pub const MAX_PATH_BYTES: usize = crate::config::MAX_BASE_PATH_BYTES;
+/// Upper bound of `; Path=P; Max-Age=86400; HttpOnly; SameSite=Lax; Secure` (54 bytes and the
+/// path's).
+const ATTRIBUTE_BYTES: usize = 64 + MAX_PATH_BYTES;
+/// The longest chunk name plus `=`: `__Secure-auth0_session.8=`.
+const NAME_BYTES: usize = super::super::SECURE_SUB_PATH_COOKIE_NAME.len() + 3;
 /// The most value bytes in one chunk, so that its Set-Cookie stays within 4,096 bytes.
 pub const CHUNK_CAPACITY: usize = MAX_SET_COOKIE_BYTES - NAME_BYTES - ATTRIBUTE_BYTES;
 /// The count prefix on the first chunk of a split session: `N.`.
@@ -47,7 +51,7 @@ pub const fn chunk_count(len: usize) -> usize {
 }
 
 /// What the session's cookies add to the Cookie header for a sealed value of `len` bytes (with
-/// the longest name: the `__Host-` one), or `None` beyond [`MAX_CHUNKS`].
+/// the longest name: the `__Secure-` one), or `None` beyond [`MAX_CHUNKS`].
 pub const fn cookie_header_bytes(len: usize) -> Option<usize> {
     let n = chunk_count(len);
     if n > MAX_CHUNKS {
@@ -179,11 +183,14 @@ mod tests {
             let value: String = "abcdefghij".repeat(len / 10 + 1)[..len].to_string();
             let chunks = split(&value);
             assert_eq!(chunks.len(), chunk_count(len), "len {len}");
-            let base = "__Host-auth0_session";
+            // The worst case: the longest name, under the longest sub-path.
+            let base = crate::session::SECURE_SUB_PATH_COOKIE_NAME;
+            let longest_path = format!("/{}", "p".repeat(MAX_PATH_BYTES - 1));
             for (i, chunk) in chunks.iter().enumerate() {
                 let set_cookie = format!(
-                    "{}={chunk}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure",
-                    chunk_name(base, i)
+                    "{}={chunk}; Path={}; Max-Age=86400; HttpOnly; SameSite=Lax; Secure",
+                    chunk_name(base, i),
+                    longest_path
                 );
                 assert!(
                     set_cookie.len() <= MAX_SET_COOKIE_BYTES,

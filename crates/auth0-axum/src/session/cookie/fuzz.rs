@@ -56,6 +56,7 @@ fn app() -> Router {
         .layer(CookieSessionLayer::new(
             keys(),
             "auth0_session",
+            "/",
             false,
             page,
         ))

@@ -51,6 +51,8 @@ pub enum WriteFailure {
 struct Shared {
     keys: SessionKeys,
     name: &'static str,
+    /// `Path=`: `/`, or the app's sub-path (at most [`chunks::MAX_PATH_BYTES`]).
+    path: Box<str>,
     secure: bool,
     on_write_failure: WriteFailurePage,
 }
@@ -65,6 +67,7 @@ impl CookieSessionLayer {
     pub fn new(
         keys: SessionKeys,
         name: &'static str,
+        path: &str,
         secure: bool,
         on_write_failure: WriteFailurePage,
     ) -> Self {
@@ -72,6 +75,7 @@ impl CookieSessionLayer {
             shared: Arc::new(Shared {
                 keys,
                 name,
+                path: path.into(),
                 secure,
                 on_write_failure,
             }),
@@ -153,7 +157,8 @@ impl Shared {
     fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
         let secure = if self.secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
-            "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+            "{name}={value}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+            self.path
         ))
         .ok()
     }
