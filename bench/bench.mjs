@@ -37,7 +37,8 @@ const CLIENT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 const SECRET_KEY = '3f1c5e7a9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a';
 const AUDIENCE = 'https://api.bench.example/';
 const USER = 'Bench User';
-const release = join(root, 'target', 'release');
+// bench/run builds the release profile; --smoke, the dev profile (it only checks every figure can be taken).
+const release = process.env.BENCH_BIN_DIR || join(root, 'target', 'release');
 
 const base = (port) => `http://localhost:${port}`;
 const appEnv = (port) => ({
@@ -57,7 +58,7 @@ const ALL = [
   { key: 'hello', name: 'bare axum (limit)', port: 3401, cmd: join(release, 'examples', 'bench_hello'), args: [], cwd: '/', limit: true },
   { key: 'flask', name: 'Flask dev server', port: 3402, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'python'), args: ['server.py'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
   { key: 'gunicorn', name: 'Flask + gunicorn -w 2', port: 3403, cmd: join(peers, 'flask-quickstart', '.venv', 'bin', 'gunicorn'), args: ['-w', '2', '-b', '127.0.0.1:3403', 'server:app'], cwd: join(peers, 'flask-quickstart'), session: /^session$/ },
-  { key: 'axumoidc', name: 'axum-oidc 0.6 (Rust)', port: 3408, cmd: join(work, 'axum-oidc-target', 'release', 'axum-oidc-peer'), args: [], cwd: '/', session: /^id$/, redirect: '/login' },
+  { key: 'axumoidc', name: 'axum-oidc 0.6 (Rust)', port: 3408, cmd: join(process.env.BENCH_PEER_BIN_DIR || join(work, 'axum-oidc-target', 'release'), 'axum-oidc-peer'), args: [], cwd: '/', session: /^id$/, redirect: '/login' },
   { key: 'express', name: 'Express + eoc', port: 3404, cmd: process.execPath, args: [join(peers, 'express-openid-connect', 'server.mjs')], cwd: join(peers, 'express-openid-connect'), session: /^appSession(\.\d+)?$/ },
 ];
 // bench/run --baseline REV: this app as it was at REV, measured beside today's in the same run.
@@ -580,7 +581,7 @@ function report() {
 
   const command = `bench/run${SMOKE ? ' --smoke' : ''}${onlyArg ? ` --only ${onlyArg.join(',')}` : ''}`;
   const md = [
-    `# Benchmarks${SMOKE ? ' (smoke run: too short to quote)' : ''}`,
+    `# Benchmarks${SMOKE ? ' (smoke run: dev builds, too short to quote)' : ''}`,
     '',
     `Written by \`${command}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     `Machine: ${machine()}; wrk on the same machine.`,
