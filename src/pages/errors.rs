@@ -1,14 +1,14 @@
-//! Errors in this app's layout: the library answers an `AuthError` with its own plain page and
-//! the error beside it; this layer takes the error back and renders it with the app's nav. Also
-//! the 404 page.
+//! The library's pages in this app's layout: it answers an `AuthError` (and the "Log out?"
+//! question) with a plain page of its own and keeps what it was beside it; this layer takes that
+//! back and renders it with the app's nav. Also the 404 page.
 
-use auth0_axum::{AuthError, AuthSession};
+use auth0_axum::{AuthError, AuthSession, LogoutPrompt};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::views::{ErrorPage, Layout};
+use super::views::{ErrorPage, Layout, LogoutConfirmPage};
 use crate::app::AppState;
 
 /// Renders any `AuthError` a handler, extractor or auth route returned in this app's layout.
@@ -18,6 +18,15 @@ pub async fn in_layout(State(state): State<AppState>, request: Request, next: Ne
         .await
         .ok();
     let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(prompt) = LogoutPrompt::take_from(&mut response) {
+        let user = match session {
+            Some(session) => session.user().await.ok().flatten(),
+            None => None,
+        };
+        let layout = Layout::new(&state, user.as_ref());
+        let action = prompt.action().to_string();
+        return LogoutConfirmPage { layout, action }.into_response();
+    }
     let Some(error) = AuthError::take_from(&mut response) else {
         return response;
     };

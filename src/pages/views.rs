@@ -97,6 +97,14 @@ pub struct MessagesPage {
     pub layout: Layout,
 }
 
+/// The library's "Log out?" question (a logout another site asked for), in this app's layout.
+#[derive(Template, WebTemplate)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage {
+    pub layout: Layout,
+    pub action: String,
+}
+
 /// Any `AuthError` in this app's layout.
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]

@@ -35,6 +35,10 @@ async fn a_cross_site_logout_link_asks_first_and_logs_nobody_out() {
         let html = response.text().await.unwrap();
         assert!(html.contains("id=\"logoutConfirm\""), "{html}");
         assert!(
+            html.contains("/static/style.css") && html.contains("action=\"/logout\""),
+            "asked in the app's layout: {html}"
+        );
+        assert!(
             html.contains(r#"<form method="post" action="/logout">"#),
             "{html}"
         );

@@ -236,3 +236,38 @@ impl IntoResponse for AuthError {
         response
     }
 }
+
+/// The "Log out?" question `/logout` asks when another site sent the browser there (logout CSRF):
+/// the library answers with a plain page of its own and keeps this beside it, so an app can ask
+/// in its own layout, as it renders an [`AuthError`]. The form must POST to [`LogoutPrompt::action`].
+///
+/// ```
+/// use auth0_axum::LogoutPrompt;
+/// use axum::response::{Html, IntoResponse, Response};
+/// fn in_my_layout(mut response: Response) -> Response {
+///     match LogoutPrompt::take_from(&mut response) {
+///         Some(prompt) => Html(format!(
+///             "<form method=post action=\"{}\"><button>Log out</button></form>",
+///             prompt.action()
+///         ))
+///         .into_response(),
+///         None => response,
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LogoutPrompt {
+    pub(crate) action: String,
+}
+
+impl LogoutPrompt {
+    /// Where the confirmation form posts: the logout route as browsers see it.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The prompt a response was made for, taken out of it; `None` for any other response.
+    pub fn take_from(response: &mut Response) -> Option<LogoutPrompt> {
+        response.extensions_mut().remove::<LogoutPrompt>()
+    }
+}

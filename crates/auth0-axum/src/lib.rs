@@ -33,7 +33,7 @@ mod used_logins;
 pub use auth0::{Auth0, Readiness};
 pub use bearer::{BearerClaims, BearerRefusal};
 pub use config::{Auth0Config, ConfigErrors, Problem, load_dotenv};
-pub use error::AuthError;
+pub use error::{AuthError, LogoutPrompt};
 pub use extract::{AccessToken, AuthSession, Permission, RecentLogin, RequirePermission, User};
 pub use hooks::{LoginCompleted, SessionClaims};
 pub use oidc::IssuerKeys;

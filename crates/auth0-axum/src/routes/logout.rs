@@ -5,7 +5,7 @@
 //! gets a "Log out?" page whose button posts the logout from this origin. The app's own Logout link
 //! still logs out in one step, as in the quickstart.
 
-use crate::error::AuthError;
+use crate::error::{AuthError, LogoutPrompt};
 use crate::session::AppSession;
 use crate::state::AppState;
 use askama::Template;
@@ -69,11 +69,14 @@ pub async fn logout(
     if method == Method::GET && from == Initiator::Foreign {
         // Asked even of a guest: the logout would also end the provider's session.
         tracing::info!("a logout link from another site: asking first");
+        let action = state.config.app.route_path("/logout");
         let page = LogoutConfirmPage {
-            action: state.config.app.route_path("/logout"),
+            action: action.clone(),
             home: state.config.app.base_url.browser_path("/"),
         };
-        return Ok(Html(page.render().map_err(AuthError::internal)?).into_response());
+        let mut response = Html(page.render().map_err(AuthError::internal)?).into_response();
+        response.extensions_mut().insert(LogoutPrompt { action });
+        return Ok(response);
     }
     Ok(end_everywhere(&state, &session).await?.into_response())
 }
