@@ -20,7 +20,7 @@ impl Layout {
         Self {
             demo: config.is_demo(),
             user_name: user.map(|u| u.name().to_string()),
-            base: config.browser_path(""),
+            base: config.base_path().to_owned(),
         }
     }
 }

@@ -188,6 +188,12 @@ impl Auth0Config {
         self.app.base_url.as_str()
     }
 
+    /// `APP_BASE_URL`'s path, without a trailing slash: `""` at the root, `/app` under a sub-path.
+    /// Links to the app's own pages start with it.
+    pub fn base_path(&self) -> &str {
+        self.app.base_url.path()
+    }
+
     /// An app path (`/profile`) as browsers see it: under `APP_BASE_URL`'s path, if it has one.
     pub fn browser_path(&self, path: &str) -> String {
         self.app.base_url.browser_path(path)
