@@ -2,6 +2,7 @@
 //! Connection limits and timeouts (`serve`), a request id and span per request (`request_log`),
 //! the security headers every response gets, and the static files.
 
+pub mod limits;
 pub mod request_log;
 pub mod serve;
 pub mod static_files;

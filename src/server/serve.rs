@@ -6,7 +6,8 @@
 //!   time to send the next request on an idle keep-alive connection; then the connection is closed.
 //! - At most [`ServeLimits::max_connections`] connections are served at once; beyond that, new ones
 //!   wait in the kernel's accept queue (costing this process nothing) until one closes.
-//! - Request headers are bounded ([`MAX_HEADER_BYTES`]); larger ones get 431.
+//! - A request's body must arrive within [`ServeLimits::body_read_timeout`] of its head; heads and
+//!   bodies are bounded in size (see [`super::limits`]: 431, 413, 408, each readable by the client).
 //! - On shutdown, in-flight requests finish, for [`ServeLimits::shutdown_grace`] at most.
 
 use std::convert::Infallible;
@@ -16,20 +17,24 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// Read buffer per connection, which bounds the request line and headers (hyper answers 431 past
-/// it). 64 KiB leaves room for large cookies; Auth0 tokens are capped at 16 KiB anyway.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+use super::limits::{LingeringClose, MAX_HEADER_BYTES, RequestLimits};
+
+/// hyper's read buffer per connection: a backstop that stops heads far past [`MAX_HEADER_BYTES`]
+/// before they are parsed (it lets through up to about twice its size), so that the exact limit
+/// is [`RequestLimits`]'s.
+const READ_BUFFER_BYTES: usize = 2 * MAX_HEADER_BYTES;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ServeLimits {
     pub header_read_timeout: Duration,
+    /// How long after its head a request's body may take to arrive, however it trickles.
+    pub body_read_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
 }
@@ -38,6 +43,7 @@ impl Default for ServeLimits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             max_connections: default_max_connections(),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -73,7 +79,7 @@ pub async fn serve<S>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
-    S: tower::Service<Request<Incoming>, Response = Response<Body>, Error = Infallible>
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
         + Send
         + 'static,
@@ -85,7 +91,7 @@ where
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true)
-        .max_buf_size(MAX_HEADER_BYTES);
+        .max_buf_size(READ_BUFFER_BYTES);
     tokio::pin!(shutdown);
     loop {
         // A free slot first: at the cap, connections wait in the kernel, not in this process.
@@ -110,8 +116,11 @@ where
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let service = RequestLimits::new(app.clone(), limits.body_read_timeout);
+        let connection = http.serve_connection(
+            TokioIo::new(LingeringClose::new(stream)),
+            TowerToHyperService::new(service),
+        );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(err) = connection.await {

@@ -19,6 +19,7 @@ mod logs;
 mod provider_fetches;
 mod provider_lifecycle;
 mod request_edges;
+mod request_limits;
 mod session_cookie;
 mod slowloris;
 mod tokens;

@@ -15,6 +15,7 @@ async fn spawn_with(header_read_timeout: Duration, max_connections: usize) -> Te
     spawn_app_with(Options {
         serve_limits: Some(ServeLimits {
             header_read_timeout,
+            body_read_timeout: header_read_timeout,
             max_connections,
             shutdown_grace: Duration::from_secs(5),
         }),

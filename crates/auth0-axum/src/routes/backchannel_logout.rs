@@ -6,10 +6,16 @@
 //! sessions it could end; 503 when the provider's keys or the store cannot be reached (the
 //! provider may retry). Answers are never cached. Served outside the session layer: the provider
 //! sends no cookie.
+//!
+//! The body is read only when there is something to do with it (not in cookie mode), at most
+//! [`MAX_BODY_BYTES`] of it (413 past that) and within [`BODY_DEADLINE`] (408 past that), whatever
+//! server the app runs on: a logout token is a few KB, sent at once.
+
+use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::body::Body;
+use axum::extract::{Form, FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,6 +24,11 @@ use serde_json::json;
 use crate::oidc::LogoutTokenError;
 use crate::session::{LogoutOutcome, SessionError};
 use crate::state::AppState;
+
+/// The largest body read: a logout token is one JWT of a few KB.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How long the body may take to arrive.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
 pub struct LogoutForm {
@@ -29,23 +40,18 @@ fn answer(status: StatusCode, error: &str, description: impl Into<String>) -> Re
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
-pub async fn backchannel_logout(
-    State(state): State<AppState>,
-    form: Result<Form<LogoutForm>, FormRejection>,
-) -> Response {
+pub async fn backchannel_logout(State(state): State<AppState>, request: Request) -> Response {
     if !state.sessions.can_end_sessions() {
+        // Answered before the body is read: nobody can hold this route open by trickling it.
         return answer(
             StatusCode::NOT_IMPLEMENTED,
             "not_supported",
             "This app keeps sessions in cookies (SESSION_STORE=cookie), which it cannot end from here. Set SESSION_STORE=redis://HOST:6379 for back-channel logout.",
         );
     }
-    let Ok(Form(form)) = form else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "expected a form (application/x-www-form-urlencoded) with a logout_token",
-        );
+    let form = match read_form(request).await {
+        Ok(form) => form,
+        Err(response) => return response,
     };
     let request = match state.oidc.verify_logout_token(&form.logout_token).await {
         Ok(request) => request,
@@ -68,6 +74,58 @@ pub async fn backchannel_logout(
     };
     let ended = state.sessions.end_by_logout(&request).await;
     answer_for(ended, request.sid.is_some())
+}
+
+fn too_large() -> Response {
+    answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        format!("the body is over {MAX_BODY_BYTES} bytes: a logout token is a few KB"),
+    )
+}
+
+/// The logout form, read within the size and time bounds.
+async fn read_form(request: Request) -> Result<LogoutForm, Response> {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let bytes =
+        match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, MAX_BODY_BYTES)).await
+        {
+            Err(_) => {
+                tracing::info!("back-channel logout: the body did not arrive in time");
+                return Err(answer(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "invalid_request",
+                    format!(
+                        "the body did not arrive within {} s",
+                        BODY_DEADLINE.as_secs()
+                    ),
+                ));
+            }
+            Ok(Err(_)) => {
+                return Err(answer(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("the body was cut off, or is over {MAX_BODY_BYTES} bytes"),
+                ));
+            }
+            Ok(Ok(bytes)) => bytes,
+        };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match Form::<LogoutForm>::from_request(request, &()).await {
+        Ok(Form(form)) => Ok(form),
+        Err(_) => Err(answer(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "expected a form (application/x-www-form-urlencoded) with a logout_token",
+        )),
+    }
 }
 
 /// What the provider is told of what the store did.
