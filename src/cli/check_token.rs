@@ -41,6 +41,8 @@ pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
             "No issuer to trust: set AUTH0_DOMAIN in .env, or pass --issuer.",
         ),
     };
+    // As the API checks it: an access token (a logout token or a DPoP proof is refused by typ).
+    expect.token_types = auth0_axum::token_check::TokenTypes::ACCESS_TOKEN;
     expect.audiences.clear();
     if let Some(aud) = args.audience.clone() {
         expect.audiences.push(aud);

@@ -8,9 +8,15 @@ pub(super) fn init() {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // tower-sessions opens an INFO span on every session read, which costs each page view
-        // its formatting and says nothing a log reader needs; its warnings still show.
+        // its formatting and says nothing a log reader needs; its store's warnings still show.
+        // Its session module warns "possibly suspicious activity" whenever a browser brings the
+        // id of a session that has ended (logged out elsewhere, expired, or ended by the
+        // provider's back-channel logout): routine here, since the id cookie is encrypted and
+        // cannot be forged, so it is left out.
         .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,tower_sessions_core=warn")
+            tracing_subscriber::EnvFilter::new(
+                "info,tower_sessions=warn,tower_sessions_core=warn,tower_sessions_core::session=error",
+            )
         });
     let format = std::env::var("LOG_FORMAT").unwrap_or_default();
     let builder = tracing_subscriber::fmt()

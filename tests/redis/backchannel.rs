@@ -2,7 +2,7 @@
 //! does. By `sid` one session ends; by `sub` all of that user's; a replayed `jti` is refused; each
 //! kind of invalid token gets 400 naming the check and ends nothing.
 
-use auth0_demo_idp::keys::{FOREIGN_KID, SigningKey};
+use auth0_demo_idp::keys::{DEMO_KID_1, FOREIGN_KID, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -134,6 +134,14 @@ async fn each_invalid_logout_token_is_refused_naming_the_check_and_ends_nothing(
         ("no jti", with(&|c| drop(c.remove("jti"))), "jti"),
         ("no iat", with(&|c| drop(c.remove("iat"))), "iat"),
         ("not a JWT", "not-a-jwt".to_string(), "BAD_FORMAT"),
+        (
+            "typed as an access token",
+            SigningKey::fixture(DEMO_KID_1).sign_with_header(
+                json!({"alg": "RS256", "kid": DEMO_KID_1, "typ": "at+jwt"}),
+                &valid(),
+            ),
+            "typ",
+        ),
     ];
     for (what, token, named) in cases {
         let (status, body) = provider.send_logout_token(&token).await.unwrap();
@@ -154,8 +162,8 @@ async fn each_invalid_logout_token_is_refused_naming_the_check_and_ends_nothing(
     assert!(logged_in_as(&app, &cookie, "Jane Doe").await);
 }
 
-/// When the sessions cannot be ended (here Redis refuses the index read, by ACL), the answer is
-/// 503 and the `jti` is forgotten, so the provider's retry of the same token is carried out.
+/// When the sessions cannot be ended (here Redis refuses the ending script, by ACL), the answer
+/// is 503 and the `jti` is not recorded, so the provider's retry of the same token is carried out.
 #[tokio::test]
 async fn a_logout_that_could_not_be_carried_out_can_be_retried_with_the_same_token() {
     use tower_sessions_redis_store::fred::prelude::ClientLike;
@@ -177,15 +185,41 @@ async fn a_logout_that_could_not_be_carried_out_can_be_retried_with_the_same_tok
                 .unwrap();
         }
     };
-    acl("-smembers").await;
+    acl("-eval").await;
     let (status, body) = provider.send_logout_token(&token).await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(
         logged_in_as(&app, &cookie, "Jane Doe").await,
         "nothing was ended"
     );
-    acl("+smembers").await;
+    acl("+eval").await;
     let (status, body) = provider.send_logout_token(&token).await.unwrap();
     assert_eq!(status, 200, "the retry is not a replay: {body}");
     assert!(!logged_in_as(&app, &cookie, "Jane Doe").await);
+}
+
+/// Redis stalls (SIGSTOP) longer than the command timeout while a logout token is handled: the
+/// answer is 503 and nothing is ended. When Redis resumes, it runs what was queued during the
+/// stall; the provider's retry of the same token must still be carried out, not refused as a
+/// replay (before, the queued `SET NX` of the `jti` ran on resume, and the session never ended).
+#[tokio::test]
+async fn a_logout_that_met_a_redis_stall_is_carried_out_when_the_provider_retries() {
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let (cookie, sid) = browser_login(&app, "jane").await;
+    let provider = app.provider();
+    let token = provider.sign_logout_token(&provider.logout_claims(Some(&sid), Some("demo|jane")));
+    redis.pause();
+    let (status, body) = provider.send_logout_token(&token).await.unwrap();
+    redis.resume();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("nothing was ended"), "{body}");
+    // Redis runs the queued commands; the provider retries a moment later.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (status, body) = provider.send_logout_token(&token).await.unwrap();
+    assert_eq!(status, 200, "the retry was refused: {body}");
+    assert!(!logged_in_as(&app, &cookie, "Jane Doe").await);
+    // And now it is a replay.
+    let (status, body) = provider.send_logout_token(&token).await.unwrap();
+    assert_eq!(status, 400, "{body}");
 }

@@ -10,3 +10,4 @@ mod support;
 mod backchannel;
 mod server;
 mod sessions;
+mod store;

@@ -15,6 +15,8 @@ pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Persistence arguments (`--save ""  --appendonly no` unless started with AOF).
+    persistence: Vec<&'static str>,
 }
 
 fn binary() -> String {
@@ -24,6 +26,23 @@ fn binary() -> String {
 impl RedisServer {
     /// Starts a server, or panics saying why (the suite must not pass without Redis).
     pub fn start() -> Self {
+        Self::start_with(vec!["--save", "", "--appendonly", "no"])
+    }
+
+    /// A server that writes every command to its append-only file before answering
+    /// (`appendonly yes`, `appendfsync always`): what README recommends to keep sessions.
+    pub fn start_with_aof() -> Self {
+        Self::start_with(vec![
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ])
+    }
+
+    fn start_with(persistence: Vec<&'static str>) -> Self {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir =
@@ -33,6 +52,7 @@ impl RedisServer {
             port: free_port_now(),
             dir,
             child: None,
+            persistence,
         };
         server.run();
         server
@@ -40,7 +60,8 @@ impl RedisServer {
 
     fn run(&mut self) {
         let child = Command::new(binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(&self.persistence)
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -94,6 +115,38 @@ impl RedisServer {
         }
     }
 
+    /// Kills the server at once (SIGKILL, nothing saved on the way out): a crash, or a container
+    /// stopped hard. What survives is what its persistence settings had written.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stalls the server (SIGSTOP): connections stay open, nothing is answered.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a stalled server go on (SIGCONT): it runs what was sent to it meanwhile.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let pid = self.child.as_ref().expect("redis-server is running").id();
+        let status = Command::new("kill")
+            .args([which, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {which} {pid}");
+    }
+
     /// Starts it again on the same port and directory (with what it saved).
     pub fn restart(&mut self) {
         self.run();
@@ -103,6 +156,10 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // Resumed first, should a test have left it stopped (SIGKILL ends it either way).
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }

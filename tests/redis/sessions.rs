@@ -5,19 +5,22 @@
 use auth0_axum::test_support::COOKIE_NAME;
 use reqwest::StatusCode;
 use serde_json::json;
-use tower_sessions_redis_store::fred::prelude::{KeysInterface, SetsInterface};
+use tower_sessions_redis_store::fred::prelude::{KeysInterface, Pool, SortedSetsInterface};
 
 use crate::server::{RedisServer, spawn_redis_app};
 use crate::support::*;
 
-/// The session ids indexed under the provider's session `sid`.
-pub async fn ids_of_sid(redis: &RedisServer, sid: &str) -> Vec<String> {
-    redis
-        .client()
-        .await
-        .smembers(format!("auth0_login:sid:{sid}"))
+/// The session ids an index (`auth0_login:sub:…` or `auth0_login:sid:…`) holds.
+pub async fn index_members(client: &Pool, index: &str) -> Vec<String> {
+    client
+        .zrange(index, 0, -1, None, false, None, false)
         .await
         .unwrap()
+}
+
+/// The session ids indexed under the provider's session `sid`.
+pub async fn ids_of_sid(redis: &RedisServer, sid: &str) -> Vec<String> {
+    index_members(&redis.client().await, &format!("auth0_login:sid:{sid}")).await
 }
 
 pub async fn logged_in_as(app: &TestApp, cookie: &str, name: &str) -> bool {
@@ -60,7 +63,7 @@ async fn the_cookie_carries_only_an_encrypted_session_id_and_the_record_is_in_re
         format!("auth0_login:sub:{sub}"),
         format!("auth0_login:sid:{sid}"),
     ] {
-        let ids: Vec<String> = client.smembers(&index).await.unwrap();
+        let ids = index_members(&client, &index).await;
         assert_eq!(ids.len(), 1, "{index}: {ids:?}");
         let record: Option<Vec<u8>> = client.get(&ids[0]).await.unwrap();
         assert!(record.is_some(), "the session record under {}", ids[0]);
@@ -137,11 +140,21 @@ async fn a_redis_outage_is_a_503_page_naming_the_store_and_the_app_recovers_by_i
     let html = response.text().await.unwrap();
     assert_eq!(error_code(&html), "session_store_unavailable");
     assert!(html.contains("SESSION_STORE"), "{html}");
+    let port = redis.port.to_string();
+    assert!(
+        !html.contains(&port),
+        "the public page shows the store's address: {html}"
+    );
     // A guest page needs no session; readiness says what is wrong; nothing is a bare 500.
     assert_eq!(app.get_with_cookie("/", "").await.status(), StatusCode::OK);
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(ready.text().await.unwrap().contains("session store"));
+    let ready = ready.text().await.unwrap();
+    assert!(ready.contains("session store"), "{ready}");
+    assert!(
+        !ready.contains(&port) && !ready.contains("127.0.0.1") && !ready.contains("redis://"),
+        "unauthenticated /readyz shows the store's address: {ready}"
+    );
     let login = app.get_with_cookie("/login", "").await;
     assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(

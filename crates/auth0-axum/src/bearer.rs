@@ -201,7 +201,10 @@ async fn verify(
                 Ok(m) => m.issuer.clone(),
                 Err(_) => state.config.tenant.provider_base.to_string(),
             };
-            Expectations::new(issuer, audience.clone(), AudienceSetting::ApiAudience)
+            let mut expect =
+                Expectations::new(issuer, audience.clone(), AudienceSetting::ApiAudience);
+            expect.token_types = token_check::TokenTypes::ACCESS_TOKEN;
+            expect
         }
     };
     let report = token_check::check(token, &expect, provider.as_ref()).await;

@@ -91,17 +91,22 @@ impl AuthError {
         self
     }
 
-    /// The provider could not be discovered: names why it failed (the URL goes to the log).
+    /// The provider could not be discovered: names which step failed and the kind of failure;
+    /// the URL and the network detail go to the log, not to a public page.
     pub(crate) fn provider_unavailable(status: StatusCode, failure: ProviderFailure) -> Self {
         Self::new(
             status,
             "provider_unavailable",
             "The login provider cannot be reached",
-            format!("The app could not read {}: {}.", failure.url, failure.reason),
+            format!(
+                "The app could not read the provider's discovery document: {}.",
+                failure.public_reason()
+            ),
         )
-        .check(failure.hint)
+        .check(failure.hint.clone())
         .check("The app retries in the background: once the provider answers, login works without a restart.")
         .retry("/login")
+        .log_detail(format!("{}: {}", failure.url, failure.reason))
     }
 
     /// Anything unexpected: the detail is logged, the page says only that it happened.

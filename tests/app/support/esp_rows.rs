@@ -46,6 +46,12 @@ pub fn esp_rows(issuer: &str, audience: &str) -> Vec<Row> {
             message: "Audiences in Jwt are not allowed" },
         Row { name: "signature", token: altered.join("."), category: "SIGNATURE_INVALID", status: 401,
             message: "Jwt verification fails" },
+        Row { name: "typed as a logout token", token: key.sign_with_header(serde_json::json!({"alg": "RS256", "kid": DEMO_KID_1, "typ": "logout+jwt"}), &claims(serde_json::json!({}))),
+            category: "BAD_FORMAT", status: 401, message: "Jwt header [typ] names another kind of token" },
+        Row { name: "typed as a DPoP proof", token: key.sign_with_header(serde_json::json!({"alg": "RS256", "kid": DEMO_KID_1, "typ": "dpop+jwt"}), &claims(serde_json::json!({}))),
+            category: "BAD_FORMAT", status: 401, message: "Jwt header [typ] names another kind of token" },
+        Row { name: "typed as an RFC 9068 access token", token: key.sign_with_header(serde_json::json!({"alg": "RS256", "kid": DEMO_KID_1, "typ": "application/at+jwt"}), &claims(serde_json::json!({}))),
+            category: "", status: 200, message: "" },
         Row { name: "valid", token: good, category: "", status: 200, message: "" },
     ]
 }

@@ -118,6 +118,7 @@ impl LoginClient {
         );
         // A logout token names a session (sid) or a user (sub): the rules below require one.
         expect.required_claims = &["iss", "aud"];
+        expect.token_types = token_check::TokenTypes::LOGOUT_TOKEN;
         let report = token_check::check(token, &expect, self.provider.as_ref()).await;
         let Some(claims) = report.verified_claims() else {
             let (check, detail) = match report.first_failure() {

@@ -85,6 +85,21 @@ pub struct ProviderFailure {
     pub hint: String,
 }
 
+/// The kinds a network failure's reason starts with ([`describe_reqwest`]).
+const NETWORK_KINDS: [&str; 3] = ["timed out", "could not connect", "request failed"];
+
+impl ProviderFailure {
+    /// The reason as a public page may say it: a network failure's kind only ("could not
+    /// connect"), without the addresses, DNS names and OS errors its causes carry; those, and
+    /// the URL, go to the log.
+    pub fn public_reason(&self) -> &str {
+        NETWORK_KINDS
+            .into_iter()
+            .find(|kind| self.reason.starts_with(kind))
+            .unwrap_or(&self.reason)
+    }
+}
+
 /// A provider found by discovery: its metadata and its keys.
 pub struct Provider {
     discovery_url: String,

@@ -133,8 +133,9 @@ impl SessionBackend {
         !matches!(self, Self::Cookie)
     }
 
-    /// Ends the sessions a verified logout token names, once per `jti`. When the store fails,
-    /// the `jti` is forgotten again, so the provider's retry is carried out, not refused.
+    /// Ends the sessions a verified logout token names, once per `jti`. The `jti` is recorded
+    /// only once the sessions are ended, so a logout answered as not done (the store failed or
+    /// stalled) is carried out when the provider retries it, not refused as a replay.
     pub async fn end_by_logout(
         &self,
         request: &LogoutRequest,

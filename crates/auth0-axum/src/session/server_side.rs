@@ -21,9 +21,9 @@ use tower_sessions::session::Id;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{
-    Builder, ClientLike, Config, Expiration, KeysInterface, Pool, ReconnectPolicy, SetOptions,
-    SetsInterface,
+    Builder, ClientLike, Config, Expiration, FromValue, KeysInterface, Pool, ReconnectPolicy,
 };
+use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
 use url::Url;
 
 use super::{ABSOLUTE_TIMEOUT_SECS, Capacity, IDLE_TIMEOUT, SessionError, cookie::codec};
@@ -145,99 +145,149 @@ impl RedisSessions {
         format!("{PREFIX}:{kind}:{value}")
     }
 
-    /// Indexes a new session under its user's `sub` and the provider's `sid`.
+    /// Runs one of our Lua scripts: one round trip, atomic in Redis.
+    async fn script<R: FromValue>(
+        &self,
+        script: &'static str,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<R, SessionError> {
+        let eval = CustomCommand::new_static("EVAL", ClusterHash::FirstKey, false);
+        let mut all = Vec::with_capacity(2 + keys.len() + args.len());
+        all.push(script.to_string());
+        all.push(keys.len().to_string());
+        all.extend(keys);
+        all.extend(args);
+        self.pool.custom(eval, all).await.map_err(unavailable)
+    }
+
+    /// Indexes a new session under its user's `sub` and the provider's `sid`, in one round trip,
+    /// and prunes the index of sessions that have ended since (logged out, expired, ended by the
+    /// provider), so that an active user's index does not grow by one id per login.
     pub async fn index(
         &self,
         id: Id,
         sub: Option<&str>,
         sid: Option<&str>,
     ) -> Result<(), SessionError> {
-        let member = id.to_string();
-        for key in [
+        let keys: Vec<String> = [
             sub.map(|s| Self::index_key("sub", s)),
             sid.map(|s| Self::index_key("sid", s)),
         ]
         .into_iter()
         .flatten()
-        {
-            let _: () = self
-                .pool
-                .sadd(&key, member.as_str())
-                .await
-                .map_err(unavailable)?;
-            let _: () = self
-                .pool
-                .expire(&key, ABSOLUTE_TIMEOUT_SECS, None)
-                .await
-                .map_err(unavailable)?;
+        .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let now = crate::primitives::unix_now();
+        let pruned: i64 = self
+            .script(
+                INDEX_SCRIPT,
+                keys,
+                vec![
+                    id.to_string(),
+                    now.to_string(),
+                    ABSOLUTE_TIMEOUT_SECS.to_string(),
+                    now.saturating_sub(PRUNE_GRACE_SECS).to_string(),
+                ],
+            )
+            .await?;
+        if pruned > 0 {
+            tracing::debug!(pruned, "ended sessions pruned from the index");
         }
         Ok(())
     }
 
-    /// Ends every session indexed under `kind` (`sub` or `sid`) = `value`; how many there were.
-    /// See [`super::SessionBackend::end_by_logout`].
+    /// What a back-channel logout does (see [`super::SessionBackend::end_by_logout`]), in an order
+    /// that survives a store that stalls mid-request: the `jti` is looked up, the sessions are
+    /// ended, and only then is the `jti` recorded. A request the app answered 503 (the look-up or
+    /// the ending did not answer in time) never recorded its `jti`, so the provider's retry of the
+    /// same token is carried out, even when Redis runs the stalled commands later. Recording
+    /// the `jti` is the last step; when only that fails, the sessions are ended and the answer is
+    /// 200 (the token could then be replayed, to end sessions already ended).
     pub async fn end_by_logout(
         &self,
         request: &super::LogoutRequest,
     ) -> Result<super::LogoutOutcome, SessionError> {
-        if !self
-            .first_use_of_jti(&request.jti, request.remember_jti_secs)
-            .await?
-        {
+        let jti_key = Self::index_key("jti", &request.jti);
+        let seen: Option<String> = self.pool.get(&jti_key).await.map_err(unavailable)?;
+        if seen.is_some() {
             return Ok(super::LogoutOutcome::Replayed);
         }
-        let (kind, value) = match (&request.sid, &request.sub) {
-            (Some(sid), _) => ("sid", sid),
-            (None, Some(sub)) => ("sub", sub),
-            (None, None) => return Ok(super::LogoutOutcome::Ended(0)),
+        let ended = match (&request.sid, &request.sub) {
+            (Some(sid), _) => self.end_sessions("sid", sid).await?,
+            (None, Some(sub)) => self.end_sessions("sub", sub).await?,
+            (None, None) => 0,
         };
-        match self.end_sessions(kind, value).await {
-            Ok(ended) => Ok(super::LogoutOutcome::Ended(ended)),
-            Err(err) => {
-                // Nothing (or not everything) was ended: the provider may send it again.
-                self.forget_jti(&request.jti).await;
-                Err(err)
-            }
-        }
-    }
-
-    pub async fn end_sessions(&self, kind: &str, value: &str) -> Result<usize, SessionError> {
-        let key = Self::index_key(kind, value);
-        let ids: Vec<String> = self.pool.smembers(&key).await.map_err(unavailable)?;
-        let ended = if ids.is_empty() {
-            0
-        } else {
-            // tower-sessions-redis-store keys a record by the bare id.
-            self.pool.del::<usize, _>(ids).await.map_err(unavailable)?
-        };
-        let _: () = self.pool.del(&key).await.map_err(unavailable)?;
-        Ok(ended)
-    }
-
-    /// Forgets a `jti` (its logout could not be carried out: the provider's retry must not be
-    /// refused as a replay). Best effort: the store may be the reason it failed.
-    pub async fn forget_jti(&self, jti: &str) {
-        if let Err(err) = self.pool.del::<(), _>(Self::index_key("jti", jti)).await {
-            tracing::warn!(error = %err, "could not forget a logout token's jti");
-        }
-    }
-
-    /// Remembers a logout token's `jti` for `ttl_secs`; `false` if it was seen before.
-    pub async fn first_use_of_jti(&self, jti: &str, ttl_secs: i64) -> Result<bool, SessionError> {
-        let set: Option<String> = self
+        let recorded: Result<(), _> = self
             .pool
             .set(
-                Self::index_key("jti", jti),
-                "1",
-                Some(Expiration::EX(ttl_secs.max(1))),
-                Some(SetOptions::NX),
+                &jti_key,
+                "ended",
+                Some(Expiration::EX(request.remember_jti_secs.max(1))),
+                None,
                 false,
             )
-            .await
-            .map_err(unavailable)?;
-        Ok(set.is_some())
+            .await;
+        if let Err(err) = recorded {
+            tracing::warn!(error = %err, "sessions ended, but the logout token's jti could not be recorded");
+        }
+        Ok(super::LogoutOutcome::Ended(ended))
+    }
+
+    /// Ends every session indexed under `kind` (`sub` or `sid`) = `value`, in one round trip;
+    /// how many there were.
+    pub async fn end_sessions(&self, kind: &str, value: &str) -> Result<usize, SessionError> {
+        let ended: i64 = self
+            .script(END_SCRIPT, vec![Self::index_key(kind, value)], Vec::new())
+            .await?;
+        Ok(usize::try_from(ended).unwrap_or(0))
     }
 }
+
+/// A session indexed less than this long ago is never pruned, even without a record: its login
+/// is still saving it (the record is written when the `/callback` response is made).
+const PRUNE_GRACE_SECS: i64 = 60;
+
+/// KEYS: the index sets (sorted sets: session id scored by when it was indexed). ARGV: the new
+/// session's id, now, the index's lifetime, and the time before which a member without a record
+/// has ended. An index written as a plain set by an earlier version is converted first. Returns
+/// how many ended sessions were pruned. (tower-sessions-redis-store keys a record by the bare id.)
+const INDEX_SCRIPT: &str = r#"
+local pruned = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('TYPE', key).ok == 'set' then
+    local old = redis.call('SMEMBERS', key)
+    redis.call('DEL', key)
+    for _, id in ipairs(old) do redis.call('ZADD', key, 0, id) end
+  end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[4])) do
+    if redis.call('EXISTS', id) == 0 then
+      redis.call('ZREM', key, id)
+      pruned = pruned + 1
+    end
+  end
+  redis.call('ZADD', key, ARGV[2], ARGV[1])
+  redis.call('EXPIRE', key, ARGV[3])
+end
+return pruned
+"#;
+
+/// KEYS[1]: an index (a sorted set, or a plain set from an earlier version). Deletes the records
+/// of its sessions and the index; returns how many records there were.
+const END_SCRIPT: &str = r#"
+local ids
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  ids = redis.call('SMEMBERS', KEYS[1])
+else
+  ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+end
+local ended = 0
+for _, id in ipairs(ids) do ended = ended + redis.call('DEL', id) end
+redis.call('DEL', KEYS[1])
+return ended
+"#;
 
 /// Key rotation for the id cookie: tower-sessions opens it with the current key only, so a cookie
 /// that opens only under a key in `APP_SECRET_KEY_PREVIOUS` is sealed again under the current one

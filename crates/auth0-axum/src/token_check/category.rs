@@ -86,6 +86,8 @@ pub mod message {
     pub const ALG_MISSING: &str = "Jwt header [alg] field is required and must be a string";
     /// Envoy's message for alg unsupported.
     pub const ALG_UNSUPPORTED: &str = "Jwt header [alg] is not supported";
+    /// Ours (Envoy does not check `typ`): the header names another kind of token.
+    pub const TYPE_NOT_ALLOWED: &str = "Jwt header [typ] names another kind of token";
     /// Envoy's message for payload bad base64.
     pub const PAYLOAD_BAD_BASE64: &str = "Jwt payload is an invalid Base64url encoded";
     /// Envoy's message for payload bad json.

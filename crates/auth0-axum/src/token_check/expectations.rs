@@ -58,6 +58,56 @@ pub struct Expectations {
     pub id_token: Option<IdTokenExpectations>,
     /// Claims that must be present ([`super::REQUIRED_CLAIMS`] unless a token type says less).
     pub required_claims: &'static [&'static str],
+    /// The header `typ` values accepted (explicit typing, RFC 8725 §3.11): one kind of token
+    /// cannot pass as another. A token without `typ` is accepted. [`TokenTypes::ANY`] by default.
+    pub token_types: TokenTypes,
+}
+
+/// Which header `typ` values a check accepts, and what kind of token it expects (for messages).
+///
+/// ```
+/// use auth0_axum::token_check::TokenTypes;
+///
+/// assert!(TokenTypes::ACCESS_TOKEN.accepts("at+jwt"));
+/// assert!(TokenTypes::ACCESS_TOKEN.accepts("application/AT+JWT"));
+/// assert!(!TokenTypes::ACCESS_TOKEN.accepts("logout+jwt"));
+/// assert!(TokenTypes::ANY.accepts("logout+jwt"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenTypes {
+    /// Accepted `typ` values, compared ignoring case and an `application/` prefix (RFC 7515
+    /// §4.1.9). Empty: any.
+    pub names: &'static [&'static str],
+    /// The kind of token expected, as a message says it ("an access token").
+    pub kind: &'static str,
+}
+
+impl TokenTypes {
+    /// Any `typ`.
+    pub const ANY: TokenTypes = TokenTypes {
+        names: &[],
+        kind: "a token",
+    };
+    /// An access token: `JWT` (Auth0's) or `at+jwt` (RFC 9068). An ID token's, a logout token's
+    /// (`logout+jwt`) or a DPoP proof's (`dpop+jwt`) `typ` is refused.
+    pub const ACCESS_TOKEN: TokenTypes = TokenTypes {
+        names: &["JWT", "at+jwt"],
+        kind: "an access token",
+    };
+    /// A back-channel logout token: `JWT` (Auth0's) or `logout+jwt` (Back-Channel Logout 1.0 §2.4).
+    pub const LOGOUT_TOKEN: TokenTypes = TokenTypes {
+        names: &["JWT", "logout+jwt"],
+        kind: "a logout token",
+    };
+
+    /// Whether a header's `typ` value is one of these.
+    pub fn accepts(&self, typ: &str) -> bool {
+        let bare = match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ,
+        };
+        self.names.is_empty() || self.names.iter().any(|n| n.eq_ignore_ascii_case(bare))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +137,7 @@ impl Expectations {
             allowed_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
             id_token: None,
             required_claims: super::REQUIRED_CLAIMS,
+            token_types: TokenTypes::ANY,
         }
     }
 
@@ -101,6 +152,7 @@ impl Expectations {
             allowed_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
             id_token: None,
             required_claims: super::REQUIRED_CLAIMS,
+            token_types: TokenTypes::ANY,
         }
     }
 }

@@ -187,6 +187,32 @@ pub(super) fn decode(
     ))
 }
 
+/// The header's `typ`, when it names a kind of token `types` does not accept (RFC 8725 §3.11).
+pub(super) fn type_failure(
+    header: &Map<String, Value>,
+    types: &super::TokenTypes,
+) -> Option<Failure> {
+    let typ = header.get("typ")?;
+    let accepted = typ.as_str().is_some_and(|t| types.accepts(t));
+    if accepted {
+        return None;
+    }
+    Some(bad(
+        message::TYPE_NOT_ALLOWED,
+        format!(
+            "the header says typ {}, and {} is typed {}",
+            typ.as_str()
+                .map_or_else(|| "(not a string)".to_string(), quote),
+            types.kind,
+            types.names.join(" or ")
+        ),
+        &format!(
+            "Send {} here. A token's typ says what it is for (RFC 8725 §3.11), so that an ID token, a logout token or a DPoP proof cannot pass as another kind.",
+            types.kind
+        ),
+    ))
+}
+
 /// `alg` and `kid` from the header, and `crit` refused: their problems go to `failures`.
 fn header_fields(
     header: &Map<String, Value>,

@@ -23,7 +23,7 @@ pub mod text;
 pub use category::{Category, message};
 pub use claims::normalize_audience;
 pub use expectations::{
-    AudienceSetting, DEFAULT_LEEWAY_SECS, Expectations, IdTokenExpectations, Trust,
+    AudienceSetting, DEFAULT_LEEWAY_SECS, Expectations, IdTokenExpectations, TokenTypes, Trust,
 };
 pub use format::{ESP_ALGORITHMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES, REQUIRED_CLAIMS};
 pub use keys::{KeyError, KeySource, key_ids, select_key};
@@ -108,7 +108,10 @@ pub async fn check(token: &str, expect: &Expectations, keys: &impl KeySource) ->
     let mut steps = Vec::new();
     let decoded = format::decode(token, expect.required_claims);
     let (parts, format_failures) = match decoded {
-        Ok((parts, failures)) => (Some(parts), failures),
+        Ok((parts, mut failures)) => {
+            failures.extend(format::type_failure(&parts.header, &expect.token_types));
+            (Some(parts), failures)
+        }
         Err(failures) => (None, failures),
     };
     steps.push(step(

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use super::bad_request;
 use crate::error::AuthError;
 use crate::oidc::LoginError;
-use crate::token_check::text;
+use crate::token_check::{Failure, text};
 
 /// "The provider answered X: Y." without doubling a description's own final stop.
 fn sentence(start: &str, description: &str) -> String {
@@ -95,12 +95,30 @@ impl From<LoginError> for AuthError {
                 "The ID token failed validation",
                 "The provider's answer came back, but the ID token in it did not pass the checks below, so nobody was logged in.",
             )
-            .with_token_failures(report.failures().cloned().collect())
+            .with_token_failures(report.failures().cloned().map(public_failure).collect())
             .check("`cargo run -- check-token <token>` runs the same checks on any token and prints each one.")
             .retry("/login"),
         };
         page.log_detail(detail)
     }
+}
+
+/// A network failure's kind, without its causes (addresses, DNS names, OS errors): the whole
+/// reason goes to the log.
+fn public_reason(why: &str) -> &str {
+    ["timed out", "could not connect", "request failed"]
+        .into_iter()
+        .find(|kind| why.starts_with(kind))
+        .unwrap_or(why)
+}
+
+/// A token check's failure as a public page shows it: a key set that could not be fetched is
+/// said so, without the URL and network detail (they are in the log line of the page).
+fn public_failure(mut failure: Failure) -> Failure {
+    if failure.message == crate::token_check::message::JWKS_FETCH_FAILED {
+        failure.detail = "the provider's key set (JWKS) could not be fetched".into();
+    }
+    failure
 }
 
 /// The provider answered the authorization request with an error.
@@ -160,11 +178,15 @@ fn authorize_answer_page(err: LoginError) -> AuthError {
 /// The token endpoint could not be used, or refused the code.
 fn token_endpoint_page(err: LoginError) -> AuthError {
     match err {
+        // The detail (addresses, OS errors) goes to the log with the rest of the error.
         LoginError::ExchangeUnreachable(why) => AuthError::new(
             StatusCode::BAD_GATEWAY,
             "token_exchange_failed",
             "The provider did not complete the login",
-            format!("The token endpoint could not be used: {why}."),
+            format!(
+                "The provider's token endpoint could not be used: {}.",
+                public_reason(&why)
+            ),
         )
         .retry("/login"),
         LoginError::ExchangeRejected {

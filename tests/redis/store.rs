@@ -1,0 +1,167 @@
+//! The store as it is run: what a restart keeps (with and without persistence), an index that
+//! does not grow with every login, and the bearer API's answer to a browser while Redis is down.
+
+use reqwest::StatusCode;
+use tower_sessions_redis_store::fred::prelude::{Pool, SortedSetsInterface};
+
+use crate::server::{RedisServer, spawn_redis_app};
+use crate::sessions::{index_members, logged_in_as, session_cookie_of};
+use crate::support::*;
+
+/// README's advice, shown: with `appendonly yes` (and `appendfsync always`), a Redis killed
+/// outright (SIGKILL, nothing saved on the way out) comes back with every session; the app
+/// reconnects by itself and the user is still logged in.
+#[tokio::test]
+async fn with_aof_persistence_a_crashed_redis_comes_back_with_its_sessions() {
+    let mut redis = RedisServer::start_with_aof();
+    let app = spawn_redis_app(&redis).await;
+    let cookie = session_cookie_of(&app.login().await);
+    redis.crash();
+    redis.restart();
+    assert!(
+        eventually_logged_in(&app, &cookie).await,
+        "the session was lost in the restart"
+    );
+}
+
+/// And the other side of it: without persistence, the same crash logs everyone out (they see
+/// the guest page, not an error), which is why README asks for AOF.
+#[tokio::test]
+async fn without_persistence_a_crashed_redis_logs_everyone_out() {
+    let mut redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let cookie = session_cookie_of(&app.login().await);
+    redis.crash();
+    redis.restart();
+    let mut html = String::new();
+    for _ in 0..50 {
+        let response = app.get_with_cookie("/", &cookie).await;
+        if response.status() == StatusCode::OK {
+            html = response.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(html.contains("Welcome Guest"), "{html}");
+}
+
+async fn eventually_logged_in(app: &TestApp, cookie: &str) -> bool {
+    for _ in 0..50 {
+        if app.get_with_cookie("/", cookie).await.status() == StatusCode::OK {
+            return logged_in_as(app, cookie, "Jane Doe").await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// Ages every member of an index, as if it had been indexed an hour ago.
+async fn age_index(client: &Pool, index: &str) {
+    let an_hour_ago = (auth0_axum::test_support::unix_now() - 3600) as f64;
+    for id in index_members(client, index).await {
+        let _: () = client
+            .zadd(index, None, None, false, false, (an_hour_ago, id.as_str()))
+            .await
+            .unwrap();
+    }
+}
+
+/// An active user's index holds her live sessions, not one id per login ever made: ended
+/// sessions (logged out here) are pruned when she logs in again. A session indexed in the last
+/// minute is never pruned, even before its record is saved.
+#[tokio::test]
+async fn a_users_index_is_pruned_of_ended_sessions_at_her_next_login() {
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let mut browsers = Vec::new();
+    for _ in 0..3 {
+        let browser = cookie_client();
+        app.login_with(&browser, "/login", "jane").await;
+        browsers.push(browser);
+    }
+    let (_, sub) = app.provider().last_session().unwrap();
+    let index = format!("auth0_login:sub:{sub}");
+    let client = redis.client().await;
+    assert_eq!(index_members(&client, &index).await.len(), 3);
+    for browser in &browsers[..2] {
+        let logout = app.get_with(browser, "/logout").await;
+        assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    }
+    age_index(&client, &index).await;
+    app.login_with(&cookie_client(), "/login", "jane").await;
+    let members = index_members(&client, &index).await;
+    assert_eq!(
+        members.len(),
+        2,
+        "the two logged-out sessions are still indexed: {members:?}"
+    );
+    // The next login right away prunes nothing it just indexed.
+    app.login_with(&cookie_client(), "/login", "jane").await;
+    assert_eq!(index_members(&client, &index).await.len(), 3);
+}
+
+/// `/api/me` for a logged-in browser (no bearer token) while Redis is down is the store's 503,
+/// not 401 "Jwt is missing": the session could not be read, which is not the same as no session.
+#[tokio::test]
+async fn api_me_for_a_browser_while_redis_is_down_is_503_naming_the_store() {
+    let mut redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let cookie = session_cookie_of(&app.login().await);
+    redis.crash();
+    let response = app.get_with_cookie("/api/me", &cookie).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("session store"), "{body}");
+    assert!(!body.contains("Jwt is missing"), "{body}");
+}
+
+/// The log tells an operator what happened, at the right level (the real binary, its default
+/// filter): a login, a back-channel logout and a logout each get an info line, and the browser
+/// whose session the provider ended, coming back, is routine, not a warning ("possibly
+/// suspicious activity" from tower-sessions, after every legitimate back-channel logout).
+#[tokio::test]
+async fn logins_and_logouts_are_logged_at_info_and_an_ended_session_is_no_warning() {
+    use std::time::Duration;
+    let redis = RedisServer::start();
+    let port = free_port_now();
+    let provider = provider_for_port(port).await;
+    let mut env = tenant_env(&provider, port);
+    env.push(("SESSION_STORE", redis.url().to_string()));
+    let mut running = Running::start(&[], &std::env::temp_dir(), &env, None);
+    let app = TestApp::for_process(&running.base, provider);
+
+    let laptop = cookie_client();
+    app.login_with(&laptop, "/login", "jane").await;
+    let (sid, _) = app.provider().last_session().unwrap();
+    let (status, body) = app.provider().end_session(&sid).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let home = app.get_with(&laptop, "/").await.text().await.unwrap();
+    assert!(home.contains("Welcome Guest"), "{home}");
+    let phone = cookie_client();
+    app.login_with(&phone, "/login", "jane").await;
+    assert_eq!(
+        app.get_with(&phone, "/logout").await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines = running.output().to_vec();
+    let all = lines.join("\n");
+    let info = |needle: &str| {
+        lines
+            .iter()
+            .any(|l| l.contains(" INFO") && l.contains(needle))
+    };
+    assert!(info("logged in"), "no login line:\n{all}");
+    assert!(
+        info("back-channel logout: sessions ended"),
+        "no back-channel logout line:\n{all}"
+    );
+    assert!(info("logged out"), "no logout line:\n{all}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains(" WARN") || l.contains("ERROR")),
+        "a warning for routine events:\n{all}"
+    );
+}
