@@ -360,3 +360,98 @@ async fn a_role_in_the_configured_roles_claim_counts_too() {
     other.login_with(&other.client, "/login", "raj").await;
     assert_eq!(other.get("/messages").await.status(), StatusCode::FORBIDDEN);
 }
+
+/// A token endpoint that hangs: the first `/call-api` that needs a refresh waits out the
+/// refresh's own bound (5 s, not the whole 10 s of the HTTP client), and the ones after it, for a
+/// few seconds, get the same answer at once instead of each waiting again.
+#[tokio::test]
+async fn a_hanging_token_endpoint_is_waited_for_once_not_at_every_call_api() {
+    use std::time::{Duration, Instant};
+    let app = api_app(true).await;
+    login_as(&app, "jane", 30).await;
+    app.provider().behave(|b| b.token_delay_ms = 60_000);
+    let started = Instant::now();
+    let response = app.get("/call-api").await;
+    let first = started.elapsed();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        error_code(&response.text().await.unwrap()),
+        "token_refresh_failed"
+    );
+    assert!(
+        first >= Duration::from_secs(4) && first < Duration::from_secs(8),
+        "the first waited {first:?}"
+    );
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = app.get("/call-api").await;
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a later request waited {:?} again",
+            started.elapsed()
+        );
+    }
+    assert!(
+        app.page("/").await.contains("Welcome Jane Doe!"),
+        "still logged in"
+    );
+}
+
+/// An API that answers without end (150 MB and more): `/call-api` reads the 16 KB it shows and
+/// stops; the page comes back at once and the rest is never read.
+#[tokio::test]
+async fn an_endless_api_answer_is_read_only_as_far_as_it_is_shown() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = listener.local_addr().unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = stream.read(&mut head).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 157286400\r\n\r\n")
+                    .await;
+                let chunk = vec![b'x'; 64 * 1024];
+                while stream.write_all(&chunk).await.is_ok() {
+                    counter.fetch_add(chunk.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let app = spawn_app_with(Options {
+        audience: Some(API.into()),
+        api_url: Some(format!("http://{api}/endless")),
+        ..Options::default()
+    })
+    .await;
+    login_as(&app, "jane", 3600).await;
+    let started = Instant::now();
+    let (status, html) = call_api(&app).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(api_status(&html), "200", "{html}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let shown = html.matches('x').count();
+    assert!(
+        (16 * 1024..20 * 1024).contains(&shown),
+        "{shown} bytes shown"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let read = sent.load(Ordering::Relaxed);
+    assert!(
+        read < 16 * 1024 * 1024,
+        "{read} bytes of the answer were taken in, not the 16 KB shown"
+    );
+}

@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub jwks_status: Option<u16>,
     /// Wait this long before answering the JWKS (a slow or hanging provider).
     pub jwks_delay_ms: u64,
+    /// The token endpoint answers only after this long (a hanging provider).
+    pub token_delay_ms: u64,
     /// Answer `/authorize` at once with this `error` and `error_description` (Auth0's texts:
     /// "Service not found: X", "user is blocked", an Action's deny reason...).
     pub authorize_error: Option<(String, String)>,
@@ -68,6 +70,7 @@ impl Default for Behaviour {
             discovery_status: None,
             jwks_status: None,
             jwks_delay_ms: 0,
+            token_delay_ms: 0,
             authorize_error: None,
             token_error: None,
             drop_org_claims: false,

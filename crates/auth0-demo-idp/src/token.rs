@@ -53,6 +53,10 @@ pub(super) async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
+    let delay = lock(&s.behaviour).token_delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let client = lock(&s.client).clone();
     if let Some((status, body)) = lock(&s.behaviour).token_error.clone() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -60,6 +60,8 @@ pub struct Options {
     pub userinfo: &'static str,
     /// Configured as `--demo` configures it (`Auth0Config::for_local_provider`).
     pub demo: bool,
+    /// `API_URL`: the API `/call-api` calls (default: the app's own `/api/me`).
+    pub api_url: Option<String>,
 }
 
 impl Default for Options {
@@ -79,6 +81,7 @@ impl Default for Options {
             session_store: None,
             userinfo: "auto",
             demo: false,
+            api_url: None,
         }
     }
 }
@@ -160,6 +163,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("AUTH0_AUDIENCE", options.audience.clone()),
         ("AUTH0_ORGANIZATION", options.organization.clone()),
         ("AUTH0_ROLES_CLAIM", options.roles_claim.clone()),
+        ("API_URL", options.api_url.clone()),
     ];
     for (name, value) in optional {
         if let Some(value) = value.filter(|v| !v.is_empty()) {

@@ -30,6 +30,8 @@ pub struct LoginClient {
     pub(super) userinfo: UserinfoSetting,
     pub(super) audience: Option<String>,
     pub(super) refreshes: RefreshFlights,
+    /// When the token endpoint last hung or could not be reached at a refresh, and why.
+    pub(super) token_outage: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 impl LoginClient {
@@ -45,6 +47,7 @@ impl LoginClient {
             audience: app.audience.clone(),
             userinfo: app.userinfo,
             refreshes: RefreshFlights::default(),
+            token_outage: std::sync::Mutex::new(None),
         }
     }
 

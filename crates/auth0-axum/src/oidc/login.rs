@@ -18,6 +18,9 @@ use super::params::AuthorizeParams;
 use super::userinfo::wants_userinfo;
 use super::{ClientAuth, LoginClient, Metadata, ProviderFailure, describe_reqwest};
 use crate::primitives::{random_token, unix_now};
+
+/// The longest a login's code exchange waits for the token endpoint.
+const CODE_EXCHANGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::session::LoginTransaction;
 use crate::token_check::{
     self, AudienceSetting, DEFAULT_LEEWAY_SECS, Expectations, IdTokenExpectations,
@@ -237,9 +240,14 @@ impl LoginClient {
         &self,
         metadata: &Metadata,
         form: &[(&str, &str)],
+        timeout: std::time::Duration,
     ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
         let mut form = form.to_vec();
-        let mut request = self.provider.http().post(metadata.token_endpoint.clone());
+        let mut request = self
+            .provider
+            .http()
+            .post(metadata.token_endpoint.clone())
+            .timeout(timeout);
         match metadata.client_auth {
             ClientAuth::Basic => {
                 // RFC 6749 2.3.1: form-encode both parts before Basic.
@@ -278,7 +286,7 @@ impl LoginClient {
             ("code_verifier", pkce_verifier),
         ];
         let (status, body) = self
-            .post_token(metadata, &form)
+            .post_token(metadata, &form, CODE_EXCHANGE_TIMEOUT)
             .await
             .map_err(LoginError::ExchangeUnreachable)?;
         if status.is_server_error() {

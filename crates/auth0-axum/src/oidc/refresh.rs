@@ -2,6 +2,8 @@
 //! works once and the answer carries the next), shared by concurrent requests of this process,
 //! and the permissions an API access token grants.
 
+use std::time::{Duration, Instant};
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -17,20 +19,56 @@ struct RefreshResponse {
     expires_in: Option<i64>,
 }
 
+/// The longest a refresh waits for the token endpoint: a page view waits for it.
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
+/// After a refresh found the token endpoint hanging or unreachable, refreshes fail at once for
+/// this long, with that failure, instead of each waiting out its own timeout.
+pub const TOKEN_OUTAGE_MEMORY: Duration = Duration::from_secs(10);
+
 impl LoginClient {
     /// New tokens for this refresh token; concurrent callers with the same one share one request.
     pub async fn refresh(&self, refresh_token: &str) -> Result<RefreshedTokens, RefreshError> {
+        if let Some(outage) = self.recent_token_outage() {
+            return Err(RefreshError::Unavailable(outage));
+        }
         let result = self
             .refreshes
             .flight(refresh_token)
             .get_or_init(|| self.refresh_now(refresh_token))
             .await
             .clone();
-        if matches!(result, Err(RefreshError::Unavailable(_))) {
-            // An outage is not an answer to keep: the next request tries again.
-            self.refreshes.forget(refresh_token);
+        match &result {
+            Err(RefreshError::Unavailable(why)) => {
+                // An outage is not an answer to keep: a later request tries again...
+                self.refreshes.forget(refresh_token);
+                // ...but not at once when the endpoint hangs or cannot be reached: every
+                // request would wait out its own timeout.
+                if why.starts_with("timed out") || why.starts_with("could not connect") {
+                    *self.outage_slot() = Some((Instant::now(), why.clone()));
+                }
+            }
+            Ok(_) => *self.outage_slot() = None,
+            Err(RefreshError::Refused(_)) => {}
         }
         result
+    }
+
+    fn outage_slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.token_outage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The token endpoint's failure, if it hung or was unreachable within [`TOKEN_OUTAGE_MEMORY`].
+    fn recent_token_outage(&self) -> Option<String> {
+        let slot = self.outage_slot();
+        let (at, why) = slot.as_ref()?;
+        let age = at.elapsed();
+        (age < TOKEN_OUTAGE_MEMORY).then(|| {
+            format!(
+                "{why} ({} s ago; the next try is in {} s)",
+                age.as_secs(),
+                (TOKEN_OUTAGE_MEMORY - age).as_secs().max(1)
+            )
+        })
     }
 
     async fn refresh_now(&self, refresh_token: &str) -> Result<RefreshedTokens, RefreshError> {
@@ -44,7 +82,7 @@ impl LoginClient {
             ("refresh_token", refresh_token),
         ];
         let (status, body) = self
-            .post_token(&metadata, &form)
+            .post_token(&metadata, &form, REFRESH_TIMEOUT)
             .await
             .map_err(RefreshError::Unavailable)?;
         if !status.is_success() {
