@@ -16,6 +16,21 @@ pub fn random_token(bytes: u32) -> String {
         .clone()
 }
 
+/// How many cases each fuzz property runs: `default` in `cargo test`, `FUZZ_CASES` when set (CI's
+/// longer fuzz run sets it), never persisting failures to files.
+#[cfg(test)]
+pub(crate) fn fuzz_config(default: u32) -> proptest::prelude::ProptestConfig {
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    proptest::prelude::ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,5 +1,6 @@
 //! The layer under any cookie input: never a 5xx, never a user from a cookie it did not seal.
-//! Bounded (a fixed number of cases per property) so that it runs in every `cargo test`.
+//! Bounded (a fixed number of cases per property) so that it runs in every `cargo test`; CI runs
+//! them again for longer (`FUZZ_CASES`, `.ci/fuzz`).
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -101,7 +102,7 @@ fn an_intact_cookie_reads_as_the_user() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::primitives::fuzz_config(256))]
 
     #[test]
     fn any_cookie_header_is_a_guest_never_a_5xx(
@@ -135,6 +136,31 @@ proptest! {
             format!("auth0_session={value}")
         };
         let (status, body) = run(path, cookie);
+        prop_assert!(!status.is_server_error(), "{status}");
+        prop_assert_ne!(body, "user");
+    }
+
+    /// Several edits at once (flip, insert, delete, anywhere), the way a fuzzer mutates: the
+    /// sealed record never opens to a user unless it is byte for byte what was sealed.
+    #[test]
+    fn a_session_edited_in_many_places_is_a_guest_never_a_5xx(
+        pad in 0usize..3000,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, 0x21u8..0x7f), 1..8),
+    ) {
+        let sealed = valid_cookie_value(pad);
+        let mut value = sealed.clone().into_bytes();
+        for (at, op, byte) in edits {
+            if value.is_empty() { break }
+            let i = at.index(value.len());
+            match op {
+                0 => value[i] = byte,
+                1 => value.insert(i, byte),
+                _ => { value.remove(i); }
+            }
+        }
+        let value = String::from_utf8(value).unwrap();
+        prop_assume!(value != sealed);
+        let (status, body) = run("/", format!("auth0_session={value}"));
         prop_assert!(!status.is_server_error(), "{status}");
         prop_assert_ne!(body, "user");
     }
