@@ -85,6 +85,12 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_read_timeout_s = limits.header_read_timeout.as_secs(),
+        body_read_timeout_s = limits.body_read_timeout.as_secs(),
+        "serving"
+    );
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
