@@ -378,3 +378,22 @@ async fn a_huge_or_hostile_error_description_is_shown_bounded() {
     assert!(!html.contains('\u{1b}'), "raw escape code on the page");
     assert!(html.contains("line1\\u{d}\\u{a}line2"), "{html}");
 }
+
+/// The tenant's key set cannot be fetched at the callback: the page names the check
+/// (KEY_RETRIEVAL_ERROR, "Jwks remote fetch is failed") but not the JWKS URL or the network
+/// error, which go to the log.
+#[tokio::test]
+async fn a_key_set_that_cannot_be_fetched_is_named_without_its_address() {
+    let app = spawn_app().await;
+    app.provider().behave(|b| b.jwks_status = Some(500));
+    let response = app.login().await;
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "id_token_invalid", "{html}");
+    assert!(html.contains("Jwks remote fetch is failed"), "{html}");
+    assert!(html.contains("could not be fetched"), "{html}");
+    let port = app.provider_addr.port().to_string();
+    assert!(
+        !html.contains(&port) && !html.contains("jwks.json"),
+        "the public page shows the key set's address: {html}"
+    );
+}
