@@ -46,7 +46,7 @@ pub use session::{SessionLayer, SessionService};
 #[allow(missing_docs)]
 pub mod test_support {
     pub use crate::config::parse_secret_key;
-    pub use crate::oidc::{JWKS_FAILURE_MEMORY, Provider, http_client};
+    pub use crate::oidc::{JWKS_FAILURE_MEMORY, MAX_UNKNOWN_KID_REFETCHES, Provider, http_client};
     pub use crate::primitives::unix_now;
     pub use crate::session::cookie::SessionKeys;
     pub use crate::session::{

@@ -35,6 +35,9 @@ pub struct Behaviour {
     pub jwks_delay_ms: u64,
     /// The token endpoint answers only after this long (a hanging provider).
     pub token_delay_ms: u64,
+    /// Claims replaced in the ID token of a refresh answer (e.g. another `iss` or `sub`: the
+    /// conformance suite's `oidcc-client-test-refresh-token-invalid-*`).
+    pub refresh_id_token_overrides: Map<String, Value>,
     /// Answer `/authorize` at once with this `error` and `error_description` (Auth0's texts:
     /// "Service not found: X", "user is blocked", an Action's deny reason...).
     pub authorize_error: Option<(String, String)>,
@@ -71,6 +74,7 @@ impl Default for Behaviour {
             jwks_status: None,
             jwks_delay_ms: 0,
             token_delay_ms: 0,
+            refresh_id_token_overrides: Map::new(),
             authorize_error: None,
             token_error: None,
             drop_org_claims: false,

@@ -204,18 +204,47 @@ fn refresh(
     lock(&s.access_tokens).insert(access_token.clone(), profile);
     let rotated = random_token(32);
     lock(&s.refresh_tokens).insert(rotated.clone(), grant.clone());
+    let mut body = json!({
+        "access_token": access_token,
+        "refresh_token": rotated,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": grant.request.scope,
+    });
+    // Like Auth0: a new ID token when the grant had `openid` (no nonce; OIDC Core 12.2).
+    if scopes.contains(&"openid") {
+        body["id_token"] = json!(refresh_id_token(s, client, &grant, &access_token));
+    }
     (
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({
-            "access_token": access_token,
-            "refresh_token": rotated,
-            "token_type": "Bearer",
-            "expires_in": lifetime,
-            "scope": grant.request.scope,
-        })),
+        Json(body),
     )
         .into_response()
+}
+
+/// The ID token of a refresh answer: the same user, issuer and audience as the login's, new
+/// times, no nonce; with the behaviour's overrides.
+fn refresh_id_token(
+    s: &Shared,
+    client: &ClientRegistration,
+    grant: &Grant,
+    access_token: &str,
+) -> String {
+    let now = unix_now();
+    let b = lock(&s.behaviour).clone();
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(s.issuer));
+    claims.insert(
+        "sub".into(),
+        grant.user.get("sub").cloned().unwrap_or_default(),
+    );
+    claims.insert("aud".into(), json!(client.client_id));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now + b.id_token_lifetime_secs));
+    claims.insert("at_hash".into(), json!(keys::at_hash(access_token)));
+    claims.extend(b.refresh_id_token_overrides.clone());
+    s.keys[&lock(&s.active_kid).clone()].sign(&claims)
 }
 
 fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant, lifetime: i64) -> String {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::to_login;
 use crate::Auth0;
 use crate::error::AuthError;
-use crate::oidc::RefreshError;
+use crate::oidc::{LoginIdentity, RefreshError};
 use crate::primitives::unix_now;
 use crate::session::AppSession;
 
@@ -73,7 +73,11 @@ where
         let Some(refresh_token) = user.refresh_token.clone() else {
             return Err(to_login(state, parts, &[("prompt", "none")]));
         };
-        match state.oidc.refresh(&refresh_token).await {
+        let login = LoginIdentity {
+            sub: user.claim("sub").unwrap_or_default().to_string(),
+            auth_time: user.auth_time,
+        };
+        match state.oidc.refresh(&refresh_token, &login).await {
             Ok(tokens) => {
                 let access_token = tokens.access_token.clone();
                 let user = user.refreshed(
@@ -95,6 +99,23 @@ where
                     return Err(AuthError::from(err).into_response());
                 }
                 Err(to_login(state, parts, &[]))
+            }
+            Err(RefreshError::IdTokenInvalid { failures, summary }) => {
+                // The refresh token is spent (rotation) and the answer is not trusted: the
+                // session ends, and the page names the check that failed.
+                tracing::warn!(diagnosis = %summary, "a refresh answer's ID token failed its checks; logging out");
+                if let Err(err) = session.end().await {
+                    return Err(AuthError::from(err).into_response());
+                }
+                Err(AuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "refresh_id_token_invalid",
+                    "Your session could not be renewed safely",
+                    "The provider's answer to the renewal of your access token carried an ID token that failed the checks below, so none of its tokens were used and you were logged out.",
+                )
+                .with_token_failures(failures)
+                .retry(state.config.app.route_path("/login"))
+                .into_response())
             }
             Err(RefreshError::Unavailable(why)) => Err(AuthError::new(
                 StatusCode::BAD_GATEWAY,

@@ -9,12 +9,19 @@ use url::Url;
 
 use super::single_flight::SingleFlight;
 use super::{Provider, describe_reqwest};
-use crate::token_check::{KeyError, KeySource, key_ids, select_key};
+use crate::token_check::{KeyError, KeySource, ambiguous_without_kid, key_ids, select_key};
 
 /// How long a JWKS is trusted before it is fetched again on next use.
 pub const JWKS_TTL: Duration = Duration::from_secs(600);
-/// At most one refetch for unknown `kid`s in this window, however many such tokens arrive.
+/// A `kid` the key set was refetched for (and still lacked) is not refetched for again within
+/// this window, however many tokens name it.
 pub const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// At most this many refetches for unknown `kid`s in that window, whatever the `kid`s: a flood of
+/// made-up `kid`s costs the provider at most this, while a key never seen before is fetched at
+/// once (a login signed with a new key a moment after another fetch works).
+pub const MAX_UNKNOWN_KID_REFETCHES: usize = 3;
+/// How many refetched-for `kid`s are remembered at most.
+const MAX_REMEMBERED_KIDS: usize = 256;
 /// While the JWKS cannot be fetched, tokens get the remembered failure for this long.
 pub const JWKS_FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
@@ -22,7 +29,31 @@ pub const JWKS_FAILURE_MEMORY: Duration = Duration::from_secs(5);
 pub(super) struct JwksState {
     set: Option<Arc<CoreJsonWebKeySet>>,
     fetched_at: Option<Instant>,
-    last_unknown_kid_refetch: Option<Instant>,
+    /// When each recent unknown-`kid` refetch happened (within the window).
+    unknown_kid_refetches: std::collections::VecDeque<Instant>,
+    /// The `kid`s those refetches were for.
+    refetched_for: std::collections::HashMap<String, Instant>,
+}
+
+impl JwksState {
+    /// Whether an unknown `kid` may refetch the key set now; if so, it is counted.
+    fn may_refetch_for(&mut self, kid: Option<&str>) -> bool {
+        let now = Instant::now();
+        let recent = |at: &Instant| now.duration_since(*at) < UNKNOWN_KID_REFETCH_INTERVAL;
+        self.unknown_kid_refetches.retain(recent);
+        self.refetched_for.retain(|_, at| recent(at));
+        let kid = kid.unwrap_or_default();
+        if self.refetched_for.contains_key(kid)
+            || self.unknown_kid_refetches.len() >= MAX_UNKNOWN_KID_REFETCHES
+        {
+            return false;
+        }
+        self.unknown_kid_refetches.push_back(now);
+        if self.refetched_for.len() < MAX_REMEMBERED_KIDS {
+            self.refetched_for.insert(kid.to_string(), now);
+        }
+        true
+    }
 }
 
 pub(super) struct JwksCache {
@@ -67,17 +98,12 @@ impl KeySource for Provider {
         if let Some(key) = select_key(&set, kid, alg) {
             return Ok(key.clone());
         }
-        // An unknown kid: the keys may have rotated. Refetch once, unless one was just done.
-        let may_refetch = fresh && {
-            let mut state = self.jwks.state();
-            let due = state
-                .last_unknown_kid_refetch
-                .is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFETCH_INTERVAL);
-            if due {
-                state.last_unknown_kid_refetch = Some(Instant::now());
-            }
-            due
-        };
+        if let Some(candidates) = ambiguous_without_kid(&set, kid, alg) {
+            return Err(KeyError::AmbiguousKey { candidates });
+        }
+        // An unknown kid: the keys may have rotated. Refetch at once, unless this kid was just
+        // refetched for, or too many were (a flood of made-up kids).
+        let may_refetch = fresh && self.jwks.state().may_refetch_for(kid);
         let set = if may_refetch {
             let set = self.fetch_jwks_shared(&metadata.jwks_uri).await?;
             if let Some(key) = select_key(&set, kid, alg) {

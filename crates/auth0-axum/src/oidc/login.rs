@@ -160,6 +160,7 @@ impl LoginClient {
             self.client_id.clone(),
             AudienceSetting::ClientId,
         );
+        expect.required_claims = token_check::ID_TOKEN_REQUIRED_CLAIMS;
         expect.id_token = Some(IdTokenExpectations {
             client_id: self.client_id.clone(),
             nonce: tx.nonce.clone(),

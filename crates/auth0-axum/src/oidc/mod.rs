@@ -33,10 +33,10 @@ use url::Url;
 pub use backchannel::LogoutTokenError;
 pub use client::LoginClient;
 pub use issuer_keys::IssuerKeys;
-pub use jwks::JWKS_FAILURE_MEMORY;
+pub use jwks::{JWKS_FAILURE_MEMORY, MAX_UNKNOWN_KID_REFETCHES};
 pub use outcome::LoginError;
 pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
-pub use refresh::{RefreshError, granted};
+pub use refresh::{LoginIdentity, RefreshError, granted};
 use single_flight::SingleFlight;
 
 /// While discovery fails, requests get the remembered failure for this long before one retries

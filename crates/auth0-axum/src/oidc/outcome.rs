@@ -272,4 +272,22 @@ pub enum RefreshError {
     /// The provider could not be used; the session is kept.
     #[error("the token endpoint could not be used: {0}")]
     Unavailable(String),
+    /// The answer's ID token failed its checks, or names another user or issuer than the
+    /// login's (OIDC Core 12.2): its tokens are not used.
+    #[error("the ID token of the refresh answer failed its checks: {summary}")]
+    IdTokenInvalid {
+        /// Each failed check, as the token doctor names it.
+        failures: Vec<crate::token_check::Failure>,
+        /// One line for the log.
+        summary: String,
+    },
+}
+
+/// Who the session's login identified: a refresh answer's ID token must say the same.
+#[derive(Debug, Clone)]
+pub struct LoginIdentity {
+    /// The login's `sub`.
+    pub sub: String,
+    /// The login's `auth_time`, when it had one.
+    pub auth_time: Option<i64>,
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::LoginClient;
 use super::client::OAuthError;
-pub use super::outcome::{RefreshError, RefreshedTokens};
+pub use super::outcome::{LoginIdentity, RefreshError, RefreshedTokens};
 use crate::token_check::{self, AudienceSetting, Expectations};
 
 #[derive(Deserialize)]
@@ -17,6 +17,7 @@ struct RefreshResponse {
     access_token: String,
     refresh_token: Option<String>,
     expires_in: Option<i64>,
+    id_token: Option<String>,
 }
 
 /// The longest a refresh waits for the token endpoint: a page view waits for it.
@@ -27,14 +28,20 @@ pub const TOKEN_OUTAGE_MEMORY: Duration = Duration::from_secs(10);
 
 impl LoginClient {
     /// New tokens for this refresh token; concurrent callers with the same one share one request.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<RefreshedTokens, RefreshError> {
+    /// An ID token in the answer must pass its checks and name `login`'s user (and issuer, and
+    /// `auth_time` when both have one), or nothing in the answer is used.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        login: &LoginIdentity,
+    ) -> Result<RefreshedTokens, RefreshError> {
         if let Some(outage) = self.recent_token_outage() {
             return Err(RefreshError::Unavailable(outage));
         }
         let result = self
             .refreshes
             .flight(refresh_token)
-            .get_or_init(|| self.refresh_now(refresh_token))
+            .get_or_init(|| self.refresh_now(refresh_token, login))
             .await
             .clone();
         match &result {
@@ -48,7 +55,7 @@ impl LoginClient {
                 }
             }
             Ok(_) => *self.outage_slot() = None,
-            Err(RefreshError::Refused(_)) => {}
+            Err(RefreshError::Refused(_) | RefreshError::IdTokenInvalid { .. }) => {}
         }
         result
     }
@@ -71,7 +78,11 @@ impl LoginClient {
         })
     }
 
-    async fn refresh_now(&self, refresh_token: &str) -> Result<RefreshedTokens, RefreshError> {
+    async fn refresh_now(
+        &self,
+        refresh_token: &str,
+        login: &LoginIdentity,
+    ) -> Result<RefreshedTokens, RefreshError> {
         let metadata = self
             .provider
             .metadata()
@@ -99,6 +110,10 @@ impl LoginClient {
         let tokens: RefreshResponse = serde_json::from_slice(&body).map_err(|e| {
             RefreshError::Unavailable(format!("the token response does not parse: {e}"))
         })?;
+        if let Some(id_token) = &tokens.id_token {
+            self.check_refreshed_id_token(id_token, &metadata.issuer, login)
+                .await?;
+        }
         let permissions = self.permissions_of(&tokens.access_token).await;
         tracing::info!("access token refreshed");
         Ok(RefreshedTokens {
@@ -107,6 +122,50 @@ impl LoginClient {
             expires_in: tokens.expires_in,
             permissions,
         })
+    }
+
+    /// OIDC Core 12.2: the ID token of a refresh answer is checked as a login's is (signature,
+    /// `iss`, `aud`, `exp`, `iat`; no nonce), and its `iss` (checked against the same issuer as
+    /// the login's), `sub` and `auth_time` must be the login's.
+    async fn check_refreshed_id_token(
+        &self,
+        id_token: &str,
+        issuer: &str,
+        login: &LoginIdentity,
+    ) -> Result<(), RefreshError> {
+        let mut expect =
+            Expectations::new(issuer, self.client_id.clone(), AudienceSetting::ClientId);
+        expect.required_claims = token_check::ID_TOKEN_REQUIRED_CLAIMS;
+        let report = token_check::check(id_token, &expect, self.provider.as_ref()).await;
+        let Some(claims) = report.verified_claims() else {
+            return Err(RefreshError::IdTokenInvalid {
+                failures: report.failures().cloned().collect(),
+                summary: report.summary(),
+            });
+        };
+        let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+        if sub != login.sub {
+            return Err(changed_claim(
+                "sub",
+                format!(
+                    "the refresh answer's ID token names sub {}, not the logged-in user's {}",
+                    token_check::text::quote(sub),
+                    token_check::text::quote(&login.sub)
+                ),
+            ));
+        }
+        let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+        if let (Some(now), Some(then)) = (auth_time, login.auth_time)
+            && now != then
+        {
+            return Err(changed_claim(
+                "auth_time",
+                format!(
+                    "the refresh answer's ID token says auth_time {now}, the login said {then}"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// What an access token for `AUTH0_AUDIENCE` grants: its `permissions` (Auth0 RBAC) and its
@@ -142,4 +201,13 @@ pub fn granted(claims: &serde_json::Map<String, Value>) -> Vec<String> {
         }
     }
     out
+}
+
+/// A refresh answer's ID token that names another user (or login) than the session's.
+fn changed_claim(claim: &str, detail: String) -> RefreshError {
+    let failure = token_check::Failure::refresh_mismatch(claim, detail);
+    RefreshError::IdTokenInvalid {
+        summary: format!("{}: {}", failure.message, failure.detail),
+        failures: vec![failure],
+    }
 }

@@ -113,6 +113,12 @@ pub mod message {
     /// Envoy's message for self issued sub.
     pub const SELF_ISSUED_SUB: &str =
         "Jwt issuer is an e-mail address but [sub] is not equal to [iss]";
+    /// Ours: a refresh answer's ID token names another `sub` than the login's.
+    pub const REFRESH_SUB_CHANGED: &str =
+        "Jwt [sub] of the refreshed ID token is not the logged-in user";
+    /// Ours: a refresh answer's ID token says another `auth_time` than the login's.
+    pub const REFRESH_AUTH_TIME_CHANGED: &str =
+        "Jwt [auth_time] of the refreshed ID token is not the login's";
     /// Envoy's message for nonce mismatch.
     pub const NONCE_MISMATCH: &str = "Jwt [nonce] does not match the login request";
     /// Envoy's message for azp mismatch.

@@ -96,6 +96,10 @@ fn decode_json_part(
 /// instead of a user, so it requires only the last two.
 pub const REQUIRED_CLAIMS: &[&str] = &["sub", "iss", "aud"];
 
+/// The claims an ID token must carry besides those: `exp` is checked by the time step, and `iat`
+/// is required by OIDC Core 3.1.3.7 (conformance module `oidcc-client-test-missing-iat`).
+pub const ID_TOKEN_REQUIRED_CLAIMS: &[&str] = &["sub", "iss", "aud", "iat"];
+
 /// Decodes a compact JWT; `required` names the claims that must be present.
 pub(super) fn decode(
     token: &str,
@@ -329,7 +333,7 @@ fn claim_shape_failures(payload: &Map<String, Value>, required: &[&str]) -> Vec<
             failures.push(bad(
                 claim_message(claim, "is missing"),
                 format!("the payload has no {claim} claim"),
-                "Tokens from Auth0 always carry sub, iss and aud: check where this one came from.",
+                &format!("Tokens from Auth0 always carry {claim}: check where this one came from."),
             ));
         }
     }
@@ -340,6 +344,7 @@ fn claim_shape_failures(payload: &Map<String, Value>, required: &[&str]) -> Vec<
 /// Envoy-style messages for a claim of the wrong shape, e.g. `Jwt payload [exp] is missing`.
 fn claim_message(claim: &str, what: &str) -> &'static str {
     match (claim, what) {
+        ("iat", "is missing") => "Jwt payload [iat] field is missing",
         ("iat", _) => "Jwt payload [iat] field is not a positive number",
         ("exp", _) => "Jwt payload [exp] field is not a positive number",
         ("nbf", _) => "Jwt payload [nbf] field is not a positive number",

@@ -25,8 +25,10 @@ pub use claims::normalize_audience;
 pub use expectations::{
     AudienceSetting, DEFAULT_LEEWAY_SECS, Expectations, IdTokenExpectations, TokenTypes, Trust,
 };
-pub use format::{ESP_ALGORITHMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES, REQUIRED_CLAIMS};
-pub use keys::{KeyError, KeySource, key_ids, select_key};
+pub use format::{
+    ESP_ALGORITHMS, ID_TOKEN_REQUIRED_CLAIMS, MAX_NUMERIC_DATE, MAX_TOKEN_BYTES, REQUIRED_CLAIMS,
+};
+pub use keys::{KeyError, KeySource, ambiguous_without_kid, key_ids, select_key};
 pub use report::{CheckReport, Failure, Outcome, Step};
 
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};

@@ -17,3 +17,4 @@ pub const AZP: &str =
 pub const NONCE: &str =
     "The ID token belongs to another login (a replayed or injected token). Start a new login.";
 pub const AT_HASH: &str = "The token response was tampered with, or the tokens come from different logins. Start a new login.";
+pub const NO_KID: &str = "A provider that publishes several signing keys must name the one it used (kid in the token's header). Auth0 always does: check where this token came from.";

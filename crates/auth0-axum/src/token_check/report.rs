@@ -20,6 +20,20 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A refresh answer's ID token that names another `sub` (or `auth_time`) than the login's
+    /// (OIDC Core 12.2): `UNKNOWN`, since no ESP category fits.
+    pub(crate) fn refresh_mismatch(claim: &str, detail: String) -> Self {
+        Self::new(
+            Category::Unknown,
+            match claim {
+                "sub" => super::message::REFRESH_SUB_CHANGED,
+                _ => super::message::REFRESH_AUTH_TIME_CHANGED,
+            },
+            detail,
+            "The provider's refresh answer belongs to another user or login: its tokens were not used. Log in again; if it happens again, the provider (or something between it and this app) is misbehaving.",
+        )
+    }
+
     pub(super) fn new(
         category: Category,
         message: &'static str,
