@@ -38,6 +38,22 @@ pub struct Behaviour {
     /// Claims replaced in the ID token of a refresh answer (e.g. another `iss` or `sub`: the
     /// conformance suite's `oidcc-client-test-refresh-token-invalid-*`).
     pub refresh_id_token_overrides: Map<String, Value>,
+    /// ID tokens carry no `kid` in their header.
+    pub omit_kid: bool,
+    /// ID tokens' signatures are altered (one byte), so they no longer verify.
+    pub tamper_id_token_signature: bool,
+    /// `/userinfo` answers with this `sub` instead of the user's.
+    pub userinfo_sub_override: Option<String>,
+    /// Discovery advertises this issuer instead of its own.
+    pub discovery_issuer_override: Option<String>,
+    /// Discovery advertises `jwks_uri` as `{issuer}jwks/{this}` (served there too), not the
+    /// usual path: a client must take it from discovery.
+    pub jwks_uri_suffix: Option<String>,
+    /// The end-session endpoint redirects back with `state=this` (another state than the
+    /// client's, or one it never sent); none when `None`.
+    pub post_logout_state: Option<String>,
+    /// Discovery lists only these token endpoint authentication methods.
+    pub token_auth_methods: Option<Vec<String>>,
     /// Answer `/authorize` at once with this `error` and `error_description` (Auth0's texts:
     /// "Service not found: X", "user is blocked", an Action's deny reason...).
     pub authorize_error: Option<(String, String)>,
@@ -75,6 +91,13 @@ impl Default for Behaviour {
             jwks_delay_ms: 0,
             token_delay_ms: 0,
             refresh_id_token_overrides: Map::new(),
+            omit_kid: false,
+            tamper_id_token_signature: false,
+            userinfo_sub_override: None,
+            discovery_issuer_override: None,
+            jwks_uri_suffix: None,
+            post_logout_state: None,
+            token_auth_methods: None,
             authorize_error: None,
             token_error: None,
             drop_org_claims: false,

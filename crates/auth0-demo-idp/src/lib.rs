@@ -156,6 +156,8 @@ struct IdpState {
     /// The size of the last ID token issued.
     last_id_token_bytes: AtomicUsize,
     userinfo_requests: AtomicUsize,
+    /// How the client last authenticated at the token endpoint (`client_secret_basic`, ...).
+    last_client_auth: Mutex<Option<&'static str>>,
 }
 
 type Shared = Arc<IdpState>;
@@ -205,6 +207,7 @@ impl DemoProvider {
             last_session: Mutex::new(None),
             last_id_token_bytes: AtomicUsize::new(0),
             userinfo_requests: AtomicUsize::new(0),
+            last_client_auth: Mutex::new(None),
         });
         let router = router(state.clone());
         let task = tokio::spawn(async move {
@@ -240,6 +243,20 @@ impl DemoProvider {
             published.push(kid.to_string());
         }
         *lock(&self.state.active_kid) = kid.to_string();
+    }
+
+    /// Publishes `kid` too, without signing with it (a key set of several keys).
+    pub fn publish(&self, kid: &str) {
+        let mut published = lock(&self.state.published_kids);
+        if !published.iter().any(|k| k == kid) {
+            published.push(kid.to_string());
+        }
+    }
+
+    /// How the client last authenticated at the token endpoint: `client_secret_basic`,
+    /// `client_secret_post`, or `none`.
+    pub fn last_client_auth(&self) -> Option<&'static str> {
+        *lock(&self.state.last_client_auth)
     }
 
     pub fn jwks_fetch_count(&self) -> usize {

@@ -20,7 +20,15 @@ fn logout_to(s: &Shared, target: Option<&String>) -> Response {
     let client = lock(&s.client).clone();
     match target {
         Some(uri) if client.post_logout_redirect_uris.contains(uri) => {
-            Redirect::to(uri).into_response()
+            match lock(&s.behaviour).post_logout_state.clone() {
+                Some(state) => {
+                    let sep = if uri.contains('?') { '&' } else { '?' };
+                    let state =
+                        url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>();
+                    Redirect::to(&format!("{uri}{sep}state={state}")).into_response()
+                }
+                None => Redirect::to(uri).into_response(),
+            }
         }
         Some(_) => idp_error(
             StatusCode::BAD_REQUEST,

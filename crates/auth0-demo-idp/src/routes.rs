@@ -15,6 +15,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/jwks/{suffix}", get(jwks_at))
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/decision", post(authorize::decision))
         .route("/oauth/token", post(token::token))
@@ -43,12 +44,16 @@ async fn discovery(State(s): State<Shared>) -> Response {
         return failing_status(status);
     }
     let iss = &s.issuer;
+    let jwks_uri = match &b.jwks_uri_suffix {
+        Some(suffix) => format!("{iss}jwks/{suffix}"),
+        None => format!("{iss}.well-known/jwks.json"),
+    };
     let mut doc = json!({
-        "issuer": iss,
+        "issuer": b.discovery_issuer_override.as_deref().unwrap_or(iss),
         "authorization_endpoint": format!("{iss}authorize"),
         "token_endpoint": format!("{iss}oauth/token"),
         "userinfo_endpoint": format!("{iss}userinfo"),
-        "jwks_uri": format!("{iss}.well-known/jwks.json"),
+        "jwks_uri": jwks_uri,
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -60,6 +65,9 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "name", "nickname", "picture", "email", "email_verified"],
     });
+    if let Some(methods) = &b.token_auth_methods {
+        doc["token_endpoint_auth_methods_supported"] = json!(methods);
+    }
     if b.advertise_end_session {
         doc["end_session_endpoint"] = json!(format!("{iss}oidc/logout"));
     }
@@ -71,7 +79,28 @@ fn failing_status(status: u16) -> Response {
     (status, "Demo provider: failing on request").into_response()
 }
 
+/// The key set at the path discovery advertises when `jwks_uri_suffix` is set; 404 elsewhere.
+async fn jwks_at(
+    State(s): State<Shared>,
+    axum::extract::Path(suffix): axum::extract::Path<String>,
+) -> Response {
+    let advertised = lock(&s.behaviour).jwks_uri_suffix.clone();
+    if advertised.as_deref() != Some(suffix.as_str()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    serve_jwks(s).await
+}
+
+/// The key set at its usual path, unless discovery advertises another (then 404 here: a client
+/// must use the advertised one).
 async fn jwks(State(s): State<Shared>) -> Response {
+    if lock(&s.behaviour).jwks_uri_suffix.is_some() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    serve_jwks(s).await
+}
+
+async fn serve_jwks(s: Shared) -> Response {
     s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
     let (status, delay) = {
         let b = lock(&s.behaviour);

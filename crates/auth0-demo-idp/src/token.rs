@@ -53,6 +53,13 @@ pub(super) async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
+    *lock(&s.last_client_auth) = Some(if headers.contains_key(header::AUTHORIZATION) {
+        "client_secret_basic"
+    } else if form.contains_key("client_secret") {
+        "client_secret_post"
+    } else {
+        "none"
+    });
     let delay = lock(&s.behaviour).token_delay_ms;
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -76,11 +83,7 @@ pub(super) async fn token(
     lock(&s.access_tokens).insert(access_token.clone(), profile.clone());
     let id_token = match b.raw_id_token.clone() {
         Some(raw) => raw,
-        None => {
-            let mut claims = profile;
-            claims.retain(|k, _| !b.id_token_omits.contains(k));
-            id_token(&s, &client, &grant, claims, &access_token, &b)
-        }
+        None => id_token(&s, &client, &grant, profile, &access_token, &b),
     };
     s.last_id_token_bytes
         .store(id_token.len(), Ordering::SeqCst);
@@ -339,11 +342,24 @@ fn id_token(
         *lock(&s.last_session) = Some((sid.clone(), sub.to_string()));
     }
     claims.insert("sid".into(), json!(sid));
+    claims.retain(|k, _| !b.id_token_omits.contains(k));
     let kid = b
         .sign_with
         .clone()
         .unwrap_or_else(|| lock(&s.active_kid).clone());
-    s.keys[&kid].sign(&claims)
+    let key = &s.keys[&kid];
+    let token = if b.omit_kid {
+        key.sign_with_header(json!({"alg": "RS256", "typ": "JWT"}), &claims)
+    } else {
+        key.sign(&claims)
+    };
+    if b.tamper_id_token_signature {
+        // Another first signature character: the same length, no longer the signature.
+        let (signed, signature) = token.rsplit_once('.').unwrap_or((&token, ""));
+        let first = if signature.starts_with('A') { 'B' } else { 'A' };
+        return format!("{signed}.{first}{}", signature.get(1..).unwrap_or(""));
+    }
+    token
 }
 
 pub(super) async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Response {
@@ -353,7 +369,12 @@ pub(super) async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Res
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "));
     match token.and_then(|t| lock(&s.access_tokens).get(t).cloned()) {
-        Some(profile) => Json(profile).into_response(),
+        Some(mut profile) => {
+            if let Some(sub) = lock(&s.behaviour).userinfo_sub_override.clone() {
+                profile.insert("sub".into(), json!(sub));
+            }
+            Json(profile).into_response()
+        }
         None => (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
