@@ -167,6 +167,11 @@ async fn start_demo(config: Auth0Config) -> anyhow::Result<(DemoGuard, Auth0Conf
     )
     .await?;
     let config = config.with_tenant(&tenant.issuer, &tenant.client_id, &tenant.client_secret)?;
+    // AUTH0_CLIENT_ASSERTION_SIGNING_KEY set: the demo application uses Private Key JWT.
+    if let Some(jwk) = config.client_assertion_jwk() {
+        provider.accept_client_assertions(jwk);
+        tracing::info!("demo: the app authenticates with Private Key JWT");
+    }
     Ok((provider, config))
 }
 

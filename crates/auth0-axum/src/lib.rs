@@ -18,6 +18,7 @@
 
 mod auth0;
 mod bearer;
+mod client_assertion;
 mod config;
 mod error;
 mod extract;

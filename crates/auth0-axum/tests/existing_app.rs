@@ -86,6 +86,7 @@ async fn serve(
             redirect_uris: vec![format!("{auth_routes}/callback")],
             post_logout_redirect_uris: vec![base.clone()],
             backchannel_logout_uri: None,
+            client_assertion_jwk: None,
         },
     )
     .await

@@ -8,6 +8,7 @@
 
 mod authorize;
 mod behaviour;
+mod client_auth;
 mod expiring;
 pub mod keys;
 mod logout;
@@ -74,6 +75,7 @@ pub async fn start_for(
         redirect_uris: vec![redirect_uri],
         post_logout_redirect_uris: vec![post_logout_redirect_uri],
         backchannel_logout_uri: Some(backchannel_logout_uri),
+        client_assertion_jwk: None,
     };
     let provider = DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], 0)), registration)
         .await
@@ -103,6 +105,9 @@ pub struct ClientRegistration {
     pub post_logout_redirect_uris: Vec<String>,
     /// Where the provider POSTs logout tokens (Auth0: "Back-Channel Logout URI").
     pub backchannel_logout_uri: Option<String>,
+    /// The public key (a JWK) of the application's Private Key JWT credential: when set, the
+    /// token endpoint takes only signed client assertions, never the secret.
+    pub client_assertion_jwk: Option<Value>,
 }
 
 /// The demo users offered on the authorize page.
@@ -158,6 +163,8 @@ struct IdpState {
     userinfo_requests: AtomicUsize,
     /// How the client last authenticated at the token endpoint (`client_secret_basic`, ...).
     last_client_auth: Mutex<Option<&'static str>>,
+    /// Client assertions' `jti`s, each usable once.
+    used_assertion_jtis: Mutex<std::collections::HashSet<String>>,
 }
 
 type Shared = Arc<IdpState>;
@@ -208,6 +215,7 @@ impl DemoProvider {
             last_id_token_bytes: AtomicUsize::new(0),
             userinfo_requests: AtomicUsize::new(0),
             last_client_auth: Mutex::new(None),
+            used_assertion_jtis: Mutex::new(std::collections::HashSet::new()),
         });
         let router = router(state.clone());
         let task = tokio::spawn(async move {
@@ -253,8 +261,14 @@ impl DemoProvider {
         }
     }
 
+    /// The application's authentication method becomes Private Key JWT with this public key
+    /// (a JWK): the token endpoint then takes only client assertions it signed.
+    pub fn accept_client_assertions(&self, jwk: Value) {
+        lock(&self.state.client).client_assertion_jwk = Some(jwk);
+    }
+
     /// How the client last authenticated at the token endpoint: `client_secret_basic`,
-    /// `client_secret_post`, or `none`.
+    /// `client_secret_post`, `private_key_jwt` or `none`.
     pub fn last_client_auth(&self) -> Option<&'static str> {
         *lock(&self.state.last_client_auth)
     }

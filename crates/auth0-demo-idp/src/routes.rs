@@ -57,7 +57,7 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "code_challenge_methods_supported": ["S256"],

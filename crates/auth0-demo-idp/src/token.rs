@@ -8,11 +8,11 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
-use super::{Behaviour, ClientRegistration, Grant, Shared, keys, lock};
+use super::{Behaviour, ClientRegistration, Grant, Shared, client_auth, keys, lock};
 use crate::util::{random_token, unix_now};
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -23,43 +23,13 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-fn client_credentials(
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-) -> Option<(String, String)> {
-    if let Some(basic) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "))
-    {
-        let decoded = String::from_utf8(STANDARD.decode(basic).ok()?).ok()?;
-        let (id, secret) = decoded.split_once(':')?;
-        let dec = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-        };
-        return Some((dec(id)?, dec(secret)?));
-    }
-    Some((
-        form.get("client_id")?.clone(),
-        form.get("client_secret")?.clone(),
-    ))
-}
-
 pub(super) async fn token(
     State(s): State<Shared>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
-    *lock(&s.last_client_auth) = Some(if headers.contains_key(header::AUTHORIZATION) {
-        "client_secret_basic"
-    } else if form.contains_key("client_secret") {
-        "client_secret_post"
-    } else {
-        "none"
-    });
+    *lock(&s.last_client_auth) = Some(client_auth::method(&headers, &form));
     let delay = lock(&s.behaviour).token_delay_ms;
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -74,7 +44,7 @@ pub(super) async fn token(
     }
     let grant = match redeem_code(&s, &client, &headers, &form) {
         Ok(grant) => grant,
-        Err((status, error, description)) => return oauth_error(status, error, description),
+        Err((status, error, description)) => return oauth_error(status, error, &description),
     };
     let b = lock(&s.behaviour).clone();
     let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
@@ -114,13 +84,9 @@ fn redeem_code(
     client: &ClientRegistration,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> Result<Grant, (StatusCode, &'static str, &'static str)> {
-    let refuse = |status, error, description| Err((status, error, description));
-    match client_credentials(headers, form) {
-        Some((id, secret)) if id == client.client_id && secret == client.client_secret => {}
-        // Auth0's answer to a wrong client secret (not `invalid_client`).
-        _ => return refuse(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized"),
-    }
+) -> Result<Grant, client_auth::Refusal> {
+    let refuse = |status, error, description: &str| Err((status, error, description.to_string()));
+    client_auth::authenticate(s, client, headers, form)?;
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -186,9 +152,8 @@ fn refresh(
     form: &HashMap<String, String>,
 ) -> Response {
     s.refresh_requests.fetch_add(1, Ordering::SeqCst);
-    match client_credentials(headers, form) {
-        Some((id, secret)) if id == client.client_id && secret == client.client_secret => {}
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized"),
+    if let Err((status, error, description)) = client_auth::authenticate(s, client, headers, form) {
+        return oauth_error(status, error, &description);
     }
     let Some(grant) = form
         .get("refresh_token")

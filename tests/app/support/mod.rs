@@ -62,6 +62,9 @@ pub struct Options {
     pub demo: bool,
     /// `API_URL`: the API `/call-api` calls (default: the app's own `/api/me`).
     pub api_url: Option<String>,
+    /// `AUTH0_CLIENT_ASSERTION_SIGNING_KEY` and `..._ALG` (Private Key JWT): no client secret is
+    /// configured then, and the demo provider is registered with the key's public half.
+    pub assertion_key: Option<(String, &'static str)>,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             userinfo: "auto",
             demo: false,
             api_url: None,
+            assertion_key: None,
         }
     }
 }
@@ -93,6 +97,7 @@ pub fn registration(base: &str) -> ClientRegistration {
         redirect_uris: vec![format!("{base}/callback")],
         post_logout_redirect_uris: vec![base.to_string()],
         backchannel_logout_uri: Some(format!("{base}/backchannel-logout")),
+        client_assertion_jwk: None,
     }
 }
 
@@ -170,6 +175,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             env.insert(name, value);
         }
     }
+    if let Some((key, alg)) = &options.assertion_key {
+        env.remove("AUTH0_CLIENT_SECRET");
+        env.insert("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", key.clone());
+        env.insert("AUTH0_CLIENT_ASSERTION_SIGNING_ALG", alg.to_string());
+    }
     let config = if options.demo {
         Auth0Config::for_local_provider(|name| env.get(name).cloned()).and_then(|c| {
             c.with_tenant(
@@ -182,6 +192,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         Auth0Config::from_lookup(|name| env.get(name).cloned())
     }
     .expect("a valid config");
+    if let (Some(provider), Some(jwk)) = (&provider, config.client_assertion_jwk()) {
+        provider.accept_client_assertions(jwk);
+    }
     let mut app = Application::with_listener(config, listener)
         .await
         .expect("the app builds");

@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use super::{AppSettings, ConfigErrors, Mode, Secret, TenantSettings, load_dotenv, parse};
+use super::{
+    AppSettings, ClientCredentials, ConfigErrors, Mode, Secret, TenantSettings, load_dotenv, parse,
+};
 use crate::hooks::{CallbackHook, LoginCompleted, SessionClaims};
 
 /// The configuration: this app (where browsers reach it, its session key, what logins ask for,
@@ -85,11 +87,18 @@ impl Auth0Config {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigErrors> {
         let app = AppSettings::from_lookup(Mode::Demo, &lookup)?;
+        // A signing key set for the demo (to try private_key_jwt) is kept for `with_tenant`.
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let credentials = match ClientCredentials::assertion_key(&get) {
+            Some(Ok(key)) => key,
+            Some(Err(problem)) => return Err(ConfigErrors(vec![problem])),
+            None => ClientCredentials::Secret(Secret::new("")),
+        };
         // Unusable until `with_tenant`: the discard port, no client.
         let tenant = TenantSettings {
             provider_base: url::Url::parse("http://127.0.0.1:9/").expect("a constant URL"),
             client_id: String::new(),
-            client_secret: Secret::new(""),
+            credentials,
         };
         Ok(Self::new(app, tenant, true))
     }
@@ -119,8 +128,38 @@ impl Auth0Config {
             "AUTH0_CLIENT_SECRET" => Some(client_secret.to_string()),
             _ => None,
         };
+        let kept = match &self.tenant.credentials {
+            ClientCredentials::PrivateKeyJwt(key) => {
+                Some(ClientCredentials::PrivateKeyJwt(key.clone()))
+            }
+            ClientCredentials::Secret(_) => None,
+        };
         self.tenant = TenantSettings::from_lookup(&lookup)?;
+        if let Some(key) = kept {
+            self.tenant.credentials = key;
+        }
         Ok(self)
+    }
+
+    /// With Private Key JWT (`AUTH0_CLIENT_ASSERTION_SIGNING_KEY`), the public half of the key
+    /// as a JWK: what the tenant verifies client assertions with (the starter's `--demo` registers
+    /// it at the demo provider). `None` with a client secret.
+    ///
+    /// ```
+    /// # let config = auth0_axum::Auth0Config::from_lookup(|k| match k {
+    /// #     "AUTH0_DOMAIN" => Some("dev-abc123.us.auth0.com".into()),
+    /// #     "AUTH0_CLIENT_ID" => Some("c".into()),
+    /// #     "AUTH0_CLIENT_SECRET" => Some("s".into()),
+    /// #     "APP_SECRET_KEY" => Some("3f1c9a7be24d5086f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8".into()),
+    /// #     _ => None,
+    /// # }).unwrap();
+    /// assert!(config.client_assertion_jwk().is_none()); // a client secret
+    /// ```
+    pub fn client_assertion_jwk(&self) -> Option<serde_json::Value> {
+        match &self.tenant.credentials {
+            ClientCredentials::PrivateKeyJwt(key) => Some(key.public_jwk()),
+            ClientCredentials::Secret(_) => None,
+        }
     }
 
     /// Where [`crate::Auth0::router`] is mounted when it is nested (`Router::nest("/auth", ...)`):

@@ -131,7 +131,34 @@ pub struct TenantSettings {
     /// Where the provider lives, always ending in `/` (an Auth0 issuer is `https://TENANT/`).
     pub provider_base: Url,
     pub client_id: String,
-    pub client_secret: Secret,
+    pub credentials: ClientCredentials,
+}
+
+/// How this app proves who it is at the token endpoint.
+#[derive(Debug, Clone)]
+pub enum ClientCredentials {
+    /// `AUTH0_CLIENT_SECRET`: `client_secret_basic` or `client_secret_post`, as discovery says.
+    Secret(Secret),
+    /// `AUTH0_CLIENT_ASSERTION_SIGNING_KEY`: `private_key_jwt`, a signed assertion per request.
+    PrivateKeyJwt(std::sync::Arc<crate::client_assertion::AssertionKey>),
+}
+
+impl ClientCredentials {
+    /// Reads `AUTH0_CLIENT_ASSERTION_SIGNING_KEY` (with its algorithm and `kid`) when it is set;
+    /// `None` when it is not.
+    fn assertion_key(
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Option<Result<ClientCredentials, Problem>> {
+        let key = get("AUTH0_CLIENT_ASSERTION_SIGNING_KEY")?;
+        Some(
+            parse::assertion_key(
+                &key,
+                get("AUTH0_CLIENT_ASSERTION_SIGNING_ALG").as_deref(),
+                get("AUTH0_CLIENT_ASSERTION_KID"),
+            )
+            .map(|k| ClientCredentials::PrivateKeyJwt(std::sync::Arc::new(k))),
+        )
+    }
 }
 
 /// A lookup that trims values, takes off one pair of matching quotes (`docker run --env-file`
@@ -205,12 +232,16 @@ impl TenantSettings {
         let mut problems = Problems::default();
         let provider_base = problems.take(parse::domain(get("AUTH0_DOMAIN")));
         let client_id = problems.take(parse::client_id(get("AUTH0_CLIENT_ID")));
-        let client_secret = problems.take(parse::client_secret(get("AUTH0_CLIENT_SECRET")));
+        // With a signing key, no secret is needed (private_key_jwt).
+        let credentials =
+            problems.take(ClientCredentials::assertion_key(&get).unwrap_or_else(|| {
+                parse::client_secret(get("AUTH0_CLIENT_SECRET")).map(ClientCredentials::Secret)
+            }));
         let settings = (|| {
             Some(Self {
                 provider_base: provider_base?,
                 client_id: client_id?,
-                client_secret: client_secret?,
+                credentials: credentials?,
             })
         })();
         problems.finish(settings)

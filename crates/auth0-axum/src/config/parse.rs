@@ -220,6 +220,40 @@ pub(super) fn client_secret(raw: Option<String>) -> Result<Secret, Problem> {
     }
 }
 
+/// `AUTH0_CLIENT_ASSERTION_SIGNING_KEY`: a PEM private key, inline (`\n` escapes allowed) or the
+/// path of a file holding one; with `AUTH0_CLIENT_ASSERTION_SIGNING_ALG` (RS256 by default).
+pub(super) fn assertion_key(
+    value: &str,
+    alg: Option<&str>,
+    kid: Option<String>,
+) -> Result<crate::client_assertion::AssertionKey, Problem> {
+    use crate::client_assertion::{AssertionAlg, AssertionKey};
+    const FIX: &str = "Give the private key (PEM) whose public key is registered in Applications > your app > Credentials (Authentication Method: Private Key JWT), inline or as the path of a file; AUTH0_CLIENT_ASSERTION_SIGNING_ALG must be the credential's algorithm (RS256, PS256 or ES256).";
+    let alg = match alg {
+        None => AssertionAlg::Rs256,
+        Some(name) => AssertionAlg::parse(name).ok_or_else(|| {
+            Problem::new(
+                "AUTH0_CLIENT_ASSERTION_SIGNING_ALG",
+                "is none of RS256, PS256, ES256".into(),
+                "Set it to the algorithm of the credential registered in Applications > your app > Credentials.",
+            )
+        })?,
+    };
+    let pem = if value.contains("-----BEGIN") {
+        value.to_string()
+    } else {
+        std::fs::read_to_string(value).map_err(|err| {
+            Problem::new(
+                "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+                format!("is neither a PEM key nor a file that can be read ({value}: {err})"),
+                FIX,
+            )
+        })?
+    };
+    AssertionKey::from_pem(&pem, alg, kid)
+        .map_err(|why| Problem::new("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", why.0, FIX))
+}
+
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.to_ascii_lowercase();
     v.starts_with('{') || v.starts_with('<') || v.contains("your") || v == "changeme"

@@ -297,3 +297,83 @@ fn previous_secret_keys_are_parsed_and_a_bad_one_is_named_by_position_never_echo
         "{text}"
     );
 }
+
+#[test]
+fn a_signing_key_replaces_the_client_secret_and_each_mistake_is_named_without_the_key() {
+    const RSA: &str = include_str!("../../tests/fixtures/client-assertion-rsa.pem");
+    const EC: &str = include_str!("../../tests/fixtures/client-assertion-ec.pem");
+    let (rsa, ec) = (RSA, EC);
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs: Vec<_> = valid()
+            .into_iter()
+            .filter(|(k, _)| *k != "AUTH0_CLIENT_SECRET")
+            .collect();
+        pairs.extend_from_slice(extra);
+        load(&pairs)
+    };
+    // Inline, no secret: private_key_jwt.
+    let config = with(&[("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", rsa)]).unwrap();
+    let jwk = config.client_assertion_jwk().unwrap();
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["alg"].as_str()),
+        (Some("RSA"), Some("RS256"))
+    );
+    let config = with(&[
+        ("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", ec),
+        ("AUTH0_CLIENT_ASSERTION_SIGNING_ALG", "es256"),
+    ])
+    .unwrap();
+    assert_eq!(config.client_assertion_jwk().unwrap()["crv"], "P-256");
+    // Without either, the secret is what is missing.
+    assert_eq!(
+        with(&[]).unwrap_err().variables(),
+        vec!["AUTH0_CLIENT_SECRET"]
+    );
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        &'static str,
+        &'static str,
+    );
+    let cases: [Case; 4] = [
+        (
+            &[
+                ("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", RSA),
+                ("AUTH0_CLIENT_ASSERTION_SIGNING_ALG", "HS256"),
+            ],
+            "AUTH0_CLIENT_ASSERTION_SIGNING_ALG",
+            "RS256, PS256, ES256",
+        ),
+        (
+            &[("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", EC)],
+            "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+            "RS256 needs an RSA key",
+        ),
+        (
+            &[("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", "/nonexistent/key.pem")],
+            "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+            "/nonexistent/key.pem",
+        ),
+        (
+            &[(
+                "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+                "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----",
+            )],
+            "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+            "RSA private key",
+        ),
+    ];
+    for (extra, variable, says) in cases {
+        let errors = with(extra).unwrap_err();
+        let problem = errors
+            .0
+            .iter()
+            .find(|p| p.variable == variable)
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        assert!(problem.problem.contains(says), "{problem:?}");
+        let shown = format!("{errors}");
+        assert!(
+            !shown.contains("MII") && !shown.contains("bm90IGEga2V5"),
+            "the key was shown: {shown}"
+        );
+    }
+}

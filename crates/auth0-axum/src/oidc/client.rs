@@ -8,7 +8,7 @@ use url::Url;
 
 use super::Provider;
 use super::single_flight::RefreshFlights;
-use crate::config::{AppSettings, Secret, TenantSettings, UserinfoSetting};
+use crate::config::{AppSettings, ClientCredentials, TenantSettings, UserinfoSetting};
 
 /// An OAuth error answer (`error`, `error_description`).
 #[derive(Deserialize)]
@@ -23,7 +23,7 @@ pub struct LoginClient {
     pub(super) provider: Arc<Provider>,
     pub(super) provider_base: Url,
     pub(super) client_id: String,
-    pub(super) client_secret: Secret,
+    pub(super) credentials: ClientCredentials,
     pub(super) redirect_uri: String,
     pub(super) post_logout_uri: String,
     pub(super) scope: String,
@@ -40,7 +40,7 @@ impl LoginClient {
             provider,
             provider_base: tenant.provider_base.clone(),
             client_id: tenant.client_id.clone(),
-            client_secret: tenant.client_secret.clone(),
+            credentials: tenant.credentials.clone(),
             redirect_uri: app.callback_url(),
             post_logout_uri: app.base_url.post_logout().to_string(),
             scope: app.scope.clone(),

@@ -17,6 +17,7 @@ use super::outcome::{LoginError, VerifiedLogin, check_auth_time, check_organizat
 use super::params::AuthorizeParams;
 use super::userinfo::wants_userinfo;
 use super::{ClientAuth, LoginClient, Metadata, ProviderFailure, describe_reqwest};
+use crate::config::ClientCredentials;
 use crate::primitives::{random_token, unix_now};
 
 /// The longest a login's code exchange waits for the token endpoint.
@@ -237,32 +238,57 @@ impl LoginClient {
     }
 
     /// A POST to the token endpoint, authenticated as the discovery allows: status and body.
+    /// This app's proof of who it is, on a request to the token endpoint (or PAR, or revocation):
+    /// a signed assertion with a private key, else the client secret as discovery asks for it.
+    pub(super) fn authenticate(
+        &self,
+        request: reqwest::RequestBuilder,
+        form: &mut Vec<(&str, String)>,
+        metadata: &Metadata,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        match &self.credentials {
+            ClientCredentials::PrivateKeyJwt(key) => {
+                let assertion = key
+                    .assertion(&self.client_id, &metadata.issuer)
+                    .map_err(|e| format!("the client assertion could not be signed: {}", e.0))?;
+                form.push(("client_id", self.client_id.clone()));
+                form.push((
+                    "client_assertion_type",
+                    crate::client_assertion::ASSERTION_TYPE.to_string(),
+                ));
+                form.push(("client_assertion", assertion));
+                Ok(request)
+            }
+            ClientCredentials::Secret(secret) => match metadata.client_auth {
+                ClientAuth::Basic => {
+                    // RFC 6749 2.3.1: form-encode both parts before Basic.
+                    let enc = |s: &str| {
+                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                    };
+                    Ok(request.basic_auth(enc(&self.client_id), Some(enc(secret.expose()))))
+                }
+                ClientAuth::Post => {
+                    form.push(("client_id", self.client_id.clone()));
+                    form.push(("client_secret", secret.expose().to_string()));
+                    Ok(request)
+                }
+            },
+        }
+    }
+
     pub(super) async fn post_token(
         &self,
         metadata: &Metadata,
         form: &[(&str, &str)],
         timeout: std::time::Duration,
     ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
-        let mut form = form.to_vec();
-        let mut request = self
+        let mut form: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let request = self
             .provider
             .http()
             .post(metadata.token_endpoint.clone())
             .timeout(timeout);
-        match metadata.client_auth {
-            ClientAuth::Basic => {
-                // RFC 6749 2.3.1: form-encode both parts before Basic.
-                let enc = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                request = request
-                    .basic_auth(enc(&self.client_id), Some(enc(self.client_secret.expose())));
-            }
-            ClientAuth::Post => {
-                form.push(("client_id", &self.client_id));
-                form.push(("client_secret", self.client_secret.expose()));
-            }
-        }
+        let request = self.authenticate(request, &mut form, metadata)?;
         let response = request
             .form(&form)
             .send()

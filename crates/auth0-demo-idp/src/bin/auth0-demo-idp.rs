@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         redirect_uris: vec![format!("{app}/callback")],
         post_logout_redirect_uris: vec![app.clone()],
         backchannel_logout_uri: Some(format!("{app}/backchannel-logout")),
+        client_assertion_jwk: None,
     };
     let provider =
         DemoProvider::start(SocketAddr::from(([127, 0, 0, 1], port)), registration).await?;

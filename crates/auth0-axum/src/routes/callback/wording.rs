@@ -208,7 +208,7 @@ fn token_endpoint_page(err: LoginError) -> AuthError {
                 || error == "unauthorized_client"
                 || (status == 401 && error == "access_denied");
             if bad_client {
-                page = page.check("Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against Applications > your app > Settings.");
+                page = page.check("Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against Applications > your app > Settings; with Private Key JWT, check that AUTH0_CLIENT_ASSERTION_SIGNING_KEY is the private key of the credential in Applications > your app > Credentials, and AUTH0_CLIENT_ASSERTION_SIGNING_ALG its algorithm.");
             }
             if error == "invalid_grant" {
                 page = page
