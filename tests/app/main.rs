@@ -16,6 +16,7 @@ mod login_flow;
 mod login_params;
 mod logout_csrf;
 mod logs;
+mod par;
 mod private_key_jwt;
 mod provider_fetches;
 mod provider_lifecycle;

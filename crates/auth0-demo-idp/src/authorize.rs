@@ -24,11 +24,69 @@ struct AuthorizePage {
     users: Vec<(String, String, String)>,
 }
 
+/// `POST /oauth/par` (RFC 9126): the client pushes the authorization parameters with its
+/// authentication; the answer is a `request_uri` for `/authorize`, usable once within 30 s.
+pub(super) async fn pushed(
+    State(s): State<Shared>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    s.par_requests
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let client = lock(&s.client).clone();
+    let oauth_error = |status: StatusCode, error: &str, description: &str| {
+        (
+            status,
+            axum::Json(json!({"error": error, "error_description": description})),
+        )
+            .into_response()
+    };
+    if let Err((status, error, description)) =
+        super::client_auth::authenticate(&s, &client, &headers, &form)
+    {
+        return oauth_error(status, error, &description);
+    }
+    if form.contains_key("request_uri") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "request_uri must not be pushed",
+        );
+    }
+    let request_uri = format!("urn:ietf:params:oauth:request_uri:{}", random_token(24));
+    let params: HashMap<String, String> = form
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("client_assertion") && k != "client_secret")
+        .collect();
+    lock(&s.pushed).insert(request_uri.clone(), params);
+    (
+        StatusCode::CREATED,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({"request_uri": request_uri, "expires_in": 30})),
+    )
+        .into_response()
+}
+
 pub(super) async fn authorize(
     State(s): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let client = lock(&s.client).clone();
+    // A pushed request: its parameters, not the query's (only client_id must repeat).
+    let came_pushed = query.contains_key("request_uri");
+    let q = match query.get("request_uri") {
+        Some(uri) => match lock(&s.pushed).take(uri) {
+            Some(pushed) if query.get("client_id") == pushed.get("client_id") => pushed,
+            _ => {
+                return idp_error(
+                    StatusCode::BAD_REQUEST,
+                    "request_uri is unknown, expired or already used",
+                );
+            }
+        },
+        None => query,
+    };
+
     if let Some((name, _)) = q.iter().find(|(_, v)| v.len() > MAX_PARAMETER_BYTES) {
         return idp_error(
             StatusCode::BAD_REQUEST,
@@ -60,6 +118,12 @@ pub(super) async fn authorize(
     };
     if let Some((error, description)) = lock(&s.behaviour).authorize_error.clone() {
         return reject(&error, &description);
+    }
+    if lock(&s.behaviour).require_par && !came_pushed {
+        return reject(
+            "invalid_request",
+            "Pushed Authorization Requests are required for this application",
+        );
     }
     if get("response_type").as_deref() != Some("code") {
         return reject("unsupported_response_type", "only code is supported");

@@ -54,6 +54,11 @@ pub struct Behaviour {
     pub post_logout_state: Option<String>,
     /// Discovery lists only these token endpoint authentication methods.
     pub token_auth_methods: Option<Vec<String>>,
+    /// The tenant requires Pushed Authorization Requests (RFC 9126): discovery says so, and
+    /// `/authorize` without a `request_uri` is refused.
+    pub require_par: bool,
+    /// Discovery advertises no PAR endpoint (a tenant without PAR).
+    pub omit_par_endpoint: bool,
     /// Answer `/authorize` at once with this `error` and `error_description` (Auth0's texts:
     /// "Service not found: X", "user is blocked", an Action's deny reason...).
     pub authorize_error: Option<(String, String)>,
@@ -98,6 +103,8 @@ impl Default for Behaviour {
             jwks_uri_suffix: None,
             post_logout_state: None,
             token_auth_methods: None,
+            require_par: false,
+            omit_par_endpoint: false,
             authorize_error: None,
             token_error: None,
             drop_org_claims: false,

@@ -36,6 +36,8 @@ pub const MAX_RECORDS: usize = 256;
 pub const MAX_PARAMETER_BYTES: usize = 2048;
 const INTERACTION_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// A pushed authorization request's `request_uri` lives 30 s, as Auth0's does.
+const PAR_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 const ACCESS_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
 const REFRESH_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
@@ -144,6 +146,9 @@ struct IdpState {
     published_kids: Mutex<Vec<String>>,
     keys: HashMap<String, SigningKey>,
     interactions: Mutex<ExpiringMap<AuthRequest>>,
+    /// Pushed authorization requests (RFC 9126), by `request_uri`: their parameters, used once.
+    pushed: Mutex<ExpiringMap<HashMap<String, String>>>,
+    par_requests: AtomicUsize,
     codes: Mutex<ExpiringMap<Grant>>,
     access_tokens: Mutex<ExpiringMap<Map<String, Value>>>,
     /// Refresh token -> what it renews; each is usable once (rotation).
@@ -202,6 +207,8 @@ impl DemoProvider {
                 .map(|kid| (kid.to_string(), SigningKey::fixture(kid)))
                 .collect(),
             interactions: Mutex::new(ExpiringMap::new(INTERACTION_TTL, MAX_RECORDS)),
+            pushed: Mutex::new(ExpiringMap::new(PAR_TTL, MAX_RECORDS)),
+            par_requests: AtomicUsize::new(0),
             codes: Mutex::new(ExpiringMap::new(CODE_TTL, MAX_RECORDS)),
             access_tokens: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
             refresh_tokens: Mutex::new(ExpiringMap::new(REFRESH_TOKEN_TTL, MAX_RECORDS)),
@@ -259,6 +266,11 @@ impl DemoProvider {
         if !published.iter().any(|k| k == kid) {
             published.push(kid.to_string());
         }
+    }
+
+    /// How many pushed authorization requests were made.
+    pub fn par_count(&self) -> usize {
+        self.state.par_requests.load(Ordering::SeqCst)
     }
 
     /// The application's authentication method becomes Private Key JWT with this public key

@@ -19,6 +19,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/decision", post(authorize::decision))
         .route("/oauth/token", post(token::token))
+        .route("/oauth/par", post(authorize::pushed))
         .route("/userinfo", get(token::userinfo))
         .route("/oidc/logout", get(logout::end_session))
         .route("/v2/logout", get(logout::v2_logout))
@@ -65,6 +66,12 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "name", "nickname", "picture", "email", "email_verified"],
     });
+    if !b.omit_par_endpoint {
+        doc["pushed_authorization_request_endpoint"] = json!(format!("{iss}oauth/par"));
+    }
+    if b.require_par {
+        doc["require_pushed_authorization_requests"] = json!(true);
+    }
     if let Some(methods) = &b.token_auth_methods {
         doc["token_endpoint_auth_methods_supported"] = json!(methods);
     }

@@ -65,6 +65,8 @@ pub struct Options {
     /// `AUTH0_CLIENT_ASSERTION_SIGNING_KEY` and `..._ALG` (Private Key JWT): no client secret is
     /// configured then, and the demo provider is registered with the key's public half.
     pub assertion_key: Option<(String, &'static str)>,
+    /// Any other settings.
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -86,6 +88,7 @@ impl Default for Options {
             demo: false,
             api_url: None,
             assertion_key: None,
+            extra_env: Vec::new(),
         }
     }
 }
@@ -174,6 +177,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             env.insert(name, value);
         }
+    }
+    for (name, value) in &options.extra_env {
+        env.insert(name, value.clone());
     }
     if let Some((key, alg)) = &options.assertion_key {
         env.remove("AUTH0_CLIENT_SECRET");

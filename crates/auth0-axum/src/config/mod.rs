@@ -105,6 +105,8 @@ pub struct AppSettings {
     pub roles_claim: Option<String>,
     /// Where the auth routes are mounted under the app: `""` (the root) or e.g. `/auth`.
     pub routes_at: String,
+    /// `AUTH0_PUSHED_AUTHORIZATION_REQUESTS`: push the authorization parameters (RFC 9126).
+    pub pushed_authorization_requests: bool,
 }
 
 impl AppSettings {
@@ -206,6 +208,10 @@ impl AppSettings {
         let userinfo = problems.take(parse::userinfo(get("AUTH0_USERINFO")));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
         let api_url = problems.take(parse::api_url(get("API_URL")));
+        let par = problems.take(parse::flag(
+            "AUTH0_PUSHED_AUTHORIZATION_REQUESTS",
+            get("AUTH0_PUSHED_AUTHORIZATION_REQUESTS"),
+        ));
         let settings = (|| {
             Some(Self {
                 base_url: base_url?,
@@ -220,6 +226,7 @@ impl AppSettings {
                 api_url: api_url?,
                 roles_claim: get("AUTH0_ROLES_CLAIM"),
                 routes_at: String::new(),
+                pushed_authorization_requests: par?,
             })
         })();
         problems.finish(settings)

@@ -75,6 +75,22 @@ pub(super) fn userinfo(raw: Option<String>) -> Result<UserinfoSetting, Problem> 
     }
 }
 
+/// A yes/no setting: `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); unset is `false`.
+pub(super) fn flag(variable: &'static str, raw: Option<String>) -> Result<bool, Problem> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(Problem::new(
+            variable,
+            format!(
+                "{:?} is neither true nor false",
+                other.chars().take(40).collect::<String>()
+            ),
+            "Use true or false.",
+        )),
+    }
+}
+
 /// `SESSION_STORE`: where sessions live.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SessionStoreSetting {

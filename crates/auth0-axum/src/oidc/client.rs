@@ -30,6 +30,8 @@ pub struct LoginClient {
     pub(super) userinfo: UserinfoSetting,
     pub(super) audience: Option<String>,
     pub(super) refreshes: RefreshFlights,
+    /// Push the authorization parameters (RFC 9126) instead of putting them in the URL.
+    pub(super) use_par: bool,
     /// When the token endpoint last hung or could not be reached at a refresh, and why.
     pub(super) token_outage: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
@@ -47,6 +49,7 @@ impl LoginClient {
             audience: app.audience.clone(),
             userinfo: app.userinfo,
             refreshes: RefreshFlights::default(),
+            use_par: app.pushed_authorization_requests,
             token_outage: std::sync::Mutex::new(None),
         }
     }

@@ -13,13 +13,17 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::client::OAuthError;
-use super::outcome::{LoginError, VerifiedLogin, check_auth_time, check_organization};
+use super::outcome::{
+    AuthorizeError, LoginError, VerifiedLogin, check_auth_time, check_organization,
+};
 use super::params::AuthorizeParams;
 use super::userinfo::wants_userinfo;
 use super::{ClientAuth, LoginClient, Metadata, ProviderFailure, describe_reqwest};
 use crate::config::ClientCredentials;
 use crate::primitives::{random_token, unix_now};
 
+/// The longest a login waits for the PAR endpoint.
+const PAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The longest a login's code exchange waits for the token endpoint.
 const CODE_EXCHANGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::session::LoginTransaction;
@@ -92,32 +96,107 @@ impl LoginClient {
         }
     }
 
-    /// Where to send the browser to log in.
+    /// Where to send the browser to log in: the authorization endpoint with every parameter, or,
+    /// with Pushed Authorization Requests, with only `client_id` and the `request_uri` the PAR
+    /// endpoint gave for them (RFC 9126).
     pub async fn authorize_url(
         &self,
         tx: &LoginTransaction,
         params: &AuthorizeParams,
-    ) -> Result<Url, ProviderFailure> {
-        let metadata = self.provider.metadata().await?;
+    ) -> Result<Url, AuthorizeError> {
+        let metadata = self
+            .provider
+            .metadata()
+            .await
+            .map_err(AuthorizeError::Provider)?;
         let verifier = PkceCodeVerifier::new(tx.pkce_verifier.clone());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-        let mut url = metadata.authorization_endpoint.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &self.client_id)
-                .append_pair("redirect_uri", &self.redirect_uri)
-                .append_pair("scope", &self.scope)
-                .append_pair("state", &tx.state)
-                .append_pair("nonce", &tx.nonce)
-                .append_pair("code_challenge", challenge.as_str())
-                .append_pair("code_challenge_method", "S256");
-            if let Some(audience) = &self.audience {
-                q.append_pair("audience", audience);
-            }
-            q.extend_pairs(params.pairs());
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("response_type", "code".into()),
+            ("client_id", self.client_id.clone()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            ("scope", self.scope.clone()),
+            ("state", tx.state.clone()),
+            ("nonce", tx.nonce.clone()),
+            ("code_challenge", challenge.as_str().to_string()),
+            ("code_challenge_method", "S256".into()),
+        ];
+        if let Some(audience) = &self.audience {
+            pairs.push(("audience", audience.clone()));
         }
+        pairs.extend(params.pairs());
+        let mut url = metadata.authorization_endpoint.clone();
+        if !self.use_par {
+            if metadata.par_required {
+                return Err(AuthorizeError::ParRequired);
+            }
+            url.query_pairs_mut()
+                .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+            return Ok(url);
+        }
+        let request_uri = self.push_authorization(&metadata, pairs).await?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair("request_uri", &request_uri);
         Ok(url)
+    }
+
+    /// RFC 9126: posts the parameters, authenticated as the token endpoint is; the `request_uri`.
+    async fn push_authorization(
+        &self,
+        metadata: &Metadata,
+        mut form: Vec<(&str, String)>,
+    ) -> Result<String, AuthorizeError> {
+        let endpoint = metadata
+            .par_endpoint
+            .clone()
+            .ok_or(AuthorizeError::ParUnsupported)?;
+        // client_id is added again by the secret_post and assertion methods.
+        form.retain(|(k, _)| *k != "client_id");
+        let request = self.provider.http().post(endpoint).timeout(PAR_TIMEOUT);
+        let request = self
+            .authenticate(request, &mut form, metadata)
+            .map_err(AuthorizeError::ParUnavailable)?;
+        if !form.iter().any(|(k, _)| *k == "client_id") {
+            form.push(("client_id", self.client_id.clone()));
+        }
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| AuthorizeError::ParUnavailable(describe_reqwest(&e)))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| AuthorizeError::ParUnavailable(describe_reqwest(&e)))?;
+        if status.is_server_error() {
+            return Err(AuthorizeError::ParUnavailable(format!(
+                "the PAR endpoint answered HTTP {status}"
+            )));
+        }
+        if !status.is_success() {
+            let error = serde_json::from_slice::<OAuthError>(&body).ok();
+            return Err(AuthorizeError::ParRefused {
+                status: status.as_u16(),
+                error: error
+                    .as_ref()
+                    .map(|e| crate::token_check::text::clean(&e.error))
+                    .unwrap_or_else(|| "(no error)".into()),
+                description: error
+                    .map(|e| crate::token_check::text::clean(&e.error_description))
+                    .unwrap_or_default(),
+            });
+        }
+        #[derive(Deserialize)]
+        struct Pushed {
+            request_uri: String,
+        }
+        serde_json::from_slice::<Pushed>(&body)
+            .map(|p| p.request_uri)
+            .map_err(|e| {
+                AuthorizeError::ParUnavailable(format!("the PAR answer does not parse: {e}"))
+            })
     }
 
     /// RFC 9207: an answer that names its issuer must name ours (else it may come from another

@@ -34,7 +34,7 @@ pub use backchannel::LogoutTokenError;
 pub use client::LoginClient;
 pub use issuer_keys::IssuerKeys;
 pub use jwks::{JWKS_FAILURE_MEMORY, MAX_UNKNOWN_KID_REFETCHES};
-pub use outcome::LoginError;
+pub use outcome::{AuthorizeError, LoginError};
 pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
 pub use refresh::{LoginIdentity, RefreshError, granted};
 use single_flight::SingleFlight;
@@ -75,6 +75,10 @@ pub struct Metadata {
     pub client_auth: ClientAuth,
     /// RFC 9207 `authorization_response_iss_parameter_supported`: every answer names the issuer.
     pub response_iss: bool,
+    /// RFC 9126 `pushed_authorization_request_endpoint`.
+    pub par_endpoint: Option<Url>,
+    /// RFC 9126 `require_pushed_authorization_requests`: only pushed requests are accepted.
+    pub par_required: bool,
 }
 
 /// Why the provider could not be used, for the 503 page and the log.
@@ -247,13 +251,14 @@ impl Provider {
                 "The provider stopped answering mid-response; try again.",
             )
         })?;
-        let response_iss = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| {
-                v.get("authorization_response_iss_parameter_supported")?
-                    .as_bool()
-            })
-            .unwrap_or(false);
+        let raw = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+        let flag = |name: &str| raw.get(name).and_then(Value::as_bool).unwrap_or(false);
+        let response_iss = flag("authorization_response_iss_parameter_supported");
+        let par_required = flag("require_pushed_authorization_requests");
+        let par_endpoint = raw
+            .get("pushed_authorization_request_endpoint")
+            .and_then(Value::as_str)
+            .and_then(|u| Url::parse(u).ok());
         let doc: ProviderMetadataWithLogout = serde_json::from_slice(&body).map_err(|e| {
             fail(
                 format!("the discovery document does not parse: {e}"),
@@ -296,6 +301,8 @@ impl Provider {
                 .map(|u| u.url().clone()),
             client_auth,
             response_iss,
+            par_endpoint,
+            par_required,
         })
     }
 }

@@ -291,3 +291,26 @@ pub struct LoginIdentity {
     /// The login's `auth_time`, when it had one.
     pub auth_time: Option<i64>,
 }
+
+/// Why the browser could not be sent to log in.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The provider could not be discovered.
+    Provider(super::ProviderFailure),
+    /// The tenant requires Pushed Authorization Requests and `AUTH0_PUSHED_AUTHORIZATION_REQUESTS`
+    /// is off.
+    ParRequired,
+    /// `AUTH0_PUSHED_AUTHORIZATION_REQUESTS` is on, and the tenant advertises no PAR endpoint.
+    ParUnsupported,
+    /// The PAR endpoint refused the request (its OAuth error).
+    ParRefused {
+        /// The HTTP status.
+        status: u16,
+        /// `error`.
+        error: String,
+        /// `error_description`, cleaned.
+        description: String,
+    },
+    /// The PAR endpoint did not answer usably.
+    ParUnavailable(String),
+}

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::error::AuthError;
 use crate::error::SERVER_SIDE_STORE_HINT;
-use crate::oidc::{AuthorizeParams, InvalidParameter, RequestedParams};
+use crate::oidc::{AuthorizeError, AuthorizeParams, InvalidParameter, RequestedParams};
 use crate::session::{AppSession, MAX_RETURN_TO_BYTES, SessionError, stored_return_to_len};
 use crate::state::AppState;
 
@@ -121,7 +121,7 @@ pub async fn login(
         .oidc
         .authorize_url(&tx, &request.params)
         .await
-        .map_err(|f| AuthError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, f))?;
+        .map_err(authorize_page)?;
     session.add_login(tx).await.map_err(|err| match err {
         SessionError::TooLarge { cookie_bytes } => AuthError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -136,6 +136,49 @@ pub async fn login(
         unavailable => unavailable.into(),
     })?;
     Ok(Redirect::to(url.as_str()))
+}
+
+/// The page for a login that could not be sent to the provider.
+fn authorize_page(err: AuthorizeError) -> AuthError {
+    const SETTING: &str = "AUTH0_PUSHED_AUTHORIZATION_REQUESTS";
+    match err {
+        AuthorizeError::Provider(failure) => {
+            AuthError::provider_unavailable(StatusCode::SERVICE_UNAVAILABLE, failure)
+        }
+        AuthorizeError::ParRequired => AuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "par_required",
+            "The tenant requires Pushed Authorization Requests",
+            "Your Auth0 tenant accepts only pushed authorization requests (its discovery document says require_pushed_authorization_requests), and this app is set to send the login in the URL, so no login was started.",
+        )
+        .check(format!("Set {SETTING}=true and restart.")),
+        AuthorizeError::ParUnsupported => AuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "par_unsupported",
+            "The tenant does not offer Pushed Authorization Requests",
+            format!("{SETTING} is on, but the tenant's discovery document has no pushed_authorization_request_endpoint, so no login was started."),
+        )
+        .check("Turn on Pushed Authorization Requests for the tenant (Auth0: Settings > Advanced; an Enterprise plan feature), or set AUTH0_PUSHED_AUTHORIZATION_REQUESTS=false."),
+        AuthorizeError::ParRefused {
+            status,
+            error,
+            description,
+        } => AuthError::new(
+            StatusCode::BAD_GATEWAY,
+            "par_refused",
+            "The provider refused the pushed authorization request",
+            format!("The PAR endpoint answered {status} {error}: {description}"),
+        )
+        .check("Check that Pushed Authorization Requests are allowed for this application (Applications > your app > Settings > Advanced), and the client credentials (AUTH0_CLIENT_SECRET or AUTH0_CLIENT_ASSERTION_SIGNING_KEY)."),
+        AuthorizeError::ParUnavailable(why) => AuthError::new(
+            StatusCode::BAD_GATEWAY,
+            "par_unavailable",
+            "The provider did not take the login",
+            "The pushed authorization request could not be made, so no login was started.",
+        )
+        .check("Try again in a moment.")
+        .log_detail(why),
+    }
 }
 
 #[cfg(test)]
