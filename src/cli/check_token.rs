@@ -83,10 +83,68 @@ pub(super) async fn check_token(args: CheckTokenArgs) -> ExitCode {
         }
     };
     print!("{}", render_report(&report));
-    if report.passed() {
+    let dpop_passed = match dpop_step(&args, &token, &report) {
+        Some((line, passed)) => {
+            print!("{line}");
+            passed
+        }
+        None => true,
+    };
+    if report.passed() && dpop_passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// The DPoP check, as the API makes it (RFC 9449), for a bound token (`cnf.jkt`) or when a proof
+/// is given: its line, and whether it passed. `None` for an unbound token without a proof.
+fn dpop_step(args: &CheckTokenArgs, token: &str, report: &CheckReport) -> Option<(String, bool)> {
+    use auth0_axum::token_check::dpop;
+    let jkt = report
+        .payload
+        .as_ref()
+        .and_then(|p| dpop::bound_jkt(p))
+        .map(str::to_string);
+    let fail = |f: token_check::Failure| {
+        (
+            format!(
+                "  FAIL  {:<9} {}: {}\n          detail: {}\n          fix:    {}\n",
+                "dpop", f.category, f.message, f.detail, f.remedy
+            ),
+            false,
+        )
+    };
+    match (jkt, &args.dpop) {
+        (None, None) => None,
+        (None, Some(_)) => Some(fail(dpop::not_bound())),
+        (Some(_), None) => Some(fail(dpop::missing())),
+        (Some(jkt), Some(proof)) => {
+            let (Some(method), Some(url)) = (&args.method, &args.url) else {
+                return Some((
+                    "  FAIL  dpop      --dpop needs --method and --url: the request the proof is for\n".into(),
+                    false,
+                ));
+            };
+            let request = dpop::ProofRequest {
+                method,
+                url,
+                access_token: token,
+                now: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            };
+            Some(match dpop::check_proof(proof, &jkt, &request) {
+                Ok(_) => (
+                    format!(
+                        "  PASS  {:<9} a proof for {method} {url} by the key the token is bound to (its jti must still be new to the API)\n",
+                        "dpop"
+                    ),
+                    true,
+                ),
+                Err(failure) => fail(failure),
+            })
+        }
     }
 }
 

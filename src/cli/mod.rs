@@ -15,8 +15,10 @@ Usage:
   auth0-login                 serve the app, configured by .env (see .env.example)
   auth0-login --demo          serve it against the built-in local demo provider
   auth0-login check-token <JWT | -> [--issuer URL] [--audience AUD] [--jwks-file FILE]
+                              [--dpop PROOF --method METHOD --url URL]
                               run every token check and say which failed and why
-                              (expectations come from .env unless given; exit 0 only if all pass)
+                              (expectations come from .env unless given; exit 0 only if all pass);
+                              a DPoP-bound token (cnf.jkt) is checked with its proof
   auth0-login healthcheck [URL] exit 0 if the app answers 200 at URL (default: its own /healthz,
                               from HOST and PORT); for a container's HEALTHCHECK";
 
@@ -34,6 +36,10 @@ pub struct CheckTokenArgs {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub jwks_file: Option<String>,
+    /// A DPoP proof, with the request it was for.
+    pub dpop: Option<String>,
+    pub method: Option<String>,
+    pub url: Option<String>,
 }
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -54,6 +60,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     "--issuer" => out.issuer = Some(value("--issuer")?),
                     "--audience" => out.audience = Some(value("--audience")?),
                     "--jwks-file" => out.jwks_file = Some(value("--jwks-file")?),
+                    "--dpop" => out.dpop = Some(value("--dpop")?),
+                    "--method" => out.method = Some(value("--method")?),
+                    "--url" => out.url = Some(value("--url")?),
                     flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                     token if out.token.is_empty() => out.token = token.to_string(),
                     _ => return Err("give one token".into()),
@@ -211,6 +220,7 @@ mod tests {
                 issuer: Some("https://t/".into()),
                 audience: None,
                 jwks_file: Some("k.json".into()),
+                ..CheckTokenArgs::default()
             }))
         );
     }

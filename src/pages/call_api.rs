@@ -74,7 +74,8 @@ async fn call(
     url: &str,
     token: &AccessToken,
 ) -> Result<(u16, String), reqwest::Error> {
-    let mut response = http.get(url).bearer_auth(token.secret()).send().await?;
+    let headers = token.authorization(&axum::http::Method::GET, url);
+    let mut response = http.get(url).headers(headers).send().await?;
     let status = response.status().as_u16();
     let mut bytes = Vec::new();
     while bytes.len() < MAX_BODY_BYTES {

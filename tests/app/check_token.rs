@@ -163,3 +163,63 @@ fn check_token_never_writes_a_control_character_from_the_token_to_the_terminal()
     );
     assert!(out.contains("ISSUER_NOT_ALLOWED"), "{out}");
 }
+
+/// A DPoP-bound token (`cnf.jkt`): `check-token` checks its proof as the API does, naming each
+/// failure in the same words, and passes only with a valid one.
+#[test]
+fn check_token_checks_a_bound_tokens_dpop_proof_and_names_each_failure() {
+    use crate::dpop::Holder;
+    use auth0_axum::test_support::unix_now;
+    use auth0_axum::token_check::dpop::ath_of;
+    use auth0_demo_idp::keys::SigningKey;
+    let holder = Holder::new();
+    let now = unix_now();
+    let claims = serde_json::json!({"iss": ISSUER, "sub": "auth0|api-user", "aud": API, "iat": now,
+        "exp": now + 600, "cnf": {"jkt": holder.jkt()}});
+    let token = SigningKey::fixture(DEMO_KID_1).sign(claims.as_object().unwrap());
+    let url = "https://api.example.com/orders";
+    let proof = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut c = serde_json::json!({"jti": "j1", "htm": "GET", "htu": url, "iat": now, "ath": ath_of(&token)});
+        change(&mut c);
+        holder.proof(c)
+    };
+    let jwks = jwks_file();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            token.as_str(),
+            "--issuer",
+            ISSUER,
+            "--audience",
+            API,
+            "--jwks-file",
+            &jwks,
+        ];
+        args.extend_from_slice(extra);
+        check_token(&args)
+    };
+    let (code, out) = run(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("DPOP_PROOF_INVALID: DPoP proof is missing"),
+        "{out}"
+    );
+    let valid = proof(&|_| {});
+    let (code, out) = run(&["--dpop", &valid, "--method", "GET", "--url", url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("PASS  dpop"), "{out}");
+    for (what, p, names) in [
+        ("another method", proof(&|c| c["htm"] = serde_json::json!("POST")), "[htm]"),
+        ("a stale iat", proof(&|c| c["iat"] = serde_json::json!(now - 600)), "[iat]"),
+        ("a wrong ath", proof(&|c| c["ath"] = serde_json::json!("x")), "[ath]"),
+        (
+            "another key",
+            Holder::new().proof(serde_json::json!({"jti": "j2", "htm": "GET", "htu": url, "iat": now, "ath": ath_of(&token)})),
+            "another key",
+        ),
+    ] {
+        let (code, out) = run(&["--dpop", &p, "--method", "GET", "--url", url]);
+        assert_eq!(code, 1, "{what}: {out}");
+        assert!(out.contains("FAIL  dpop") && out.contains(names), "{what}: {out}");
+        assert!(out.contains("fix:"), "{what}: {out}");
+    }
+}

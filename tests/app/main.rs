@@ -9,6 +9,7 @@ mod callback_failures;
 mod check_token;
 mod config_errors;
 mod deploy;
+mod dpop;
 mod expiry;
 mod key_rotation;
 mod login_bytes;

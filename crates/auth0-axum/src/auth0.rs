@@ -85,6 +85,7 @@ impl Auth0 {
             config,
             oidc,
             used_logins: UsedLogins::default(),
+            used_dpop_proofs: UsedLogins::default(),
             sessions,
         })))
     }

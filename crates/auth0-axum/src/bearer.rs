@@ -107,6 +107,21 @@ impl BearerRefusal {
         &self.body
     }
 
+    /// A DPoP failure: 401 with the `DPoP` challenge (RFC 9449 §7.1), the check named.
+    fn dpop(realm: &str, failure: &token_check::Failure) -> Self {
+        let mut refusal = Self::new(
+            realm,
+            failure.category,
+            failure.message,
+            Some(&failure.remedy),
+        );
+        refusal.challenge = format!(
+            "DPoP realm=\"{realm}\", error=\"invalid_dpop_proof\", algs=\"{}\"",
+            token_check::dpop::PROOF_ALGORITHMS
+        );
+        refusal
+    }
+
     fn new(realm: &str, category: Category, msg: &str, remedy: Option<&str>) -> Self {
         let status =
             StatusCode::from_u16(category.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
@@ -141,14 +156,63 @@ impl IntoResponse for BearerRefusal {
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
+/// How the token came: `Authorization: Bearer` or `Authorization: DPoP` (RFC 9449 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<(Scheme, &str)> {
+    let (scheme, token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty())
+        .and_then(|h| h.split_once(' '))?;
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return None;
+    };
+    Some((scheme, token.trim())).filter(|(_, t)| !t.is_empty())
+}
+
+/// RFC 9449: a token bound to a key (`cnf.jkt`) only with the `DPoP` scheme and a valid proof of
+/// that key for this request; an unbound one only as `Bearer`.
+fn check_binding(
+    state: &AppState,
+    parts: &Parts,
+    realm: &str,
+    scheme: Scheme,
+    token: &str,
+    claims: &Map<String, Value>,
+) -> Result<(), token_check::Failure> {
+    use token_check::dpop;
+    let jkt = dpop::bound_jkt(claims);
+    let jkt = match (scheme, jkt) {
+        (Scheme::Bearer, None) => return Ok(()),
+        (Scheme::Bearer, Some(_)) => return Err(dpop::bound_as_bearer()),
+        (Scheme::Dpop, None) => return Err(dpop::not_bound()),
+        (Scheme::Dpop, Some(jkt)) => jkt,
+    };
+    let mut proofs = parts.headers.get_all("dpop").iter();
+    let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+        return Err(dpop::missing());
+    };
+    let proof = proof.to_str().map_err(|_| dpop::missing())?;
+    let now = crate::primitives::unix_now();
+    let request = dpop::ProofRequest {
+        method: parts.method.as_str(),
+        url: realm,
+        access_token: token,
+        now,
+    };
+    let valid = dpop::check_proof(proof, jkt, &request)?;
+    if !state.used_dpop_proofs.first_use(&valid.jti, now) {
+        return Err(dpop::replayed(&valid.jti));
+    }
+    Ok(())
 }
 
 impl<S> FromRequestParts<S> for BearerClaims
@@ -165,7 +229,7 @@ where
             .get::<OriginalUri>()
             .map_or(parts.uri.path(), |o| o.0.path());
         let realm = auth.0.config.app.base_url.join(path);
-        let Some(token) = bearer_token(&parts.headers) else {
+        let Some((scheme, token)) = bearer_token(&parts.headers) else {
             return Err(BearerRefusal::new(
                 &realm,
                 Category::Missing,
@@ -174,6 +238,10 @@ where
             ));
         };
         let claims = verify(&auth.0, &realm, token).await?;
+        if let Err(failure) = check_binding(&auth.0, parts, &realm, scheme, token, &claims) {
+            tracing::info!(check = failure.message, detail = %failure.detail, "DPoP proof refused");
+            return Err(BearerRefusal::dpop(&realm, &failure));
+        }
         Ok(BearerClaims { claims, realm })
     }
 }

@@ -108,6 +108,24 @@ impl AssertionKey {
         })
     }
 
+    /// A new P-256 key (ES256), made from the OS's randomness: a DPoP key when none is configured.
+    pub fn generate_es256() -> Result<Self, KeyProblem> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| KeyProblem("a key could not be made".into()))?;
+        Ok(Self {
+            pair: ec_key(pkcs8.as_ref())?,
+            alg: AssertionAlg::Es256,
+            kid: None,
+            rng,
+        })
+    }
+
+    /// The JOSE name of the key's algorithm.
+    pub fn alg_name(&self) -> &'static str {
+        self.alg.name()
+    }
+
     /// The public half, as a JWK (what the tenant is given; the demo provider verifies with it).
     pub fn public_jwk(&self) -> serde_json::Value {
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);

@@ -20,6 +20,7 @@ mod auth0;
 mod bearer;
 mod client_assertion;
 mod config;
+mod dpop;
 mod error;
 mod extract;
 mod hooks;

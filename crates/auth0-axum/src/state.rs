@@ -14,6 +14,8 @@ pub(crate) struct AppContext {
     pub oidc: LoginClient,
     /// States already answered at `/callback`: a replayed cookie cannot use one twice.
     pub used_logins: UsedLogins,
+    /// DPoP proofs' `jti`s seen by the bearer API, each accepted once.
+    pub used_dpop_proofs: UsedLogins,
     /// Where sessions are kept (`SESSION_STORE`).
     pub sessions: SessionBackend,
 }

@@ -59,6 +59,10 @@ pub struct Behaviour {
     pub require_par: bool,
     /// Discovery advertises no PAR endpoint (a tenant without PAR).
     pub omit_par_endpoint: bool,
+    /// The token endpoint takes only requests with a DPoP proof.
+    pub require_dpop: bool,
+    /// The token endpoint wants this nonce in DPoP proofs (`use_dpop_nonce` otherwise).
+    pub dpop_nonce: Option<String>,
     /// Answer `/authorize` at once with this `error` and `error_description` (Auth0's texts:
     /// "Service not found: X", "user is blocked", an Action's deny reason...).
     pub authorize_error: Option<(String, String)>,
@@ -105,6 +109,8 @@ impl Default for Behaviour {
             token_auth_methods: None,
             require_par: false,
             omit_par_endpoint: false,
+            require_dpop: false,
+            dpop_nonce: None,
             authorize_error: None,
             token_error: None,
             drop_org_claims: false,

@@ -9,6 +9,7 @@
 mod authorize;
 mod behaviour;
 mod client_auth;
+mod dpop;
 mod expiring;
 pub mod keys;
 mod logout;

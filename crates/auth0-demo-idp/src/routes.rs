@@ -67,6 +67,7 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "name", "nickname", "picture", "email", "email_verified"],
     });
     if !b.omit_par_endpoint {
+        doc["dpop_signing_alg_values_supported"] = json!(["ES256", "RS256", "PS256"]);
         doc["pushed_authorization_request_endpoint"] = json!(format!("{iss}oauth/par"));
     }
     if b.require_par {

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
-use super::{Behaviour, ClientRegistration, Grant, Shared, client_auth, keys, lock};
+use super::{Behaviour, ClientRegistration, Grant, Shared, client_auth, dpop, keys, lock};
 use crate::util::{random_token, unix_now};
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -39,8 +39,13 @@ pub(super) async fn token(
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     }
+    // Before the code or refresh token is spent: a use_dpop_nonce answer must leave it usable.
+    let jkt = match dpop::binding(&s, &headers, &format!("{}oauth/token", s.issuer)) {
+        Ok(jkt) => jkt,
+        Err(refusal) => return *refusal,
+    };
     if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
-        return refresh(&s, &client, &headers, &form);
+        return refresh(&s, &client, &headers, &form, jkt.as_deref());
     }
     let grant = match redeem_code(&s, &client, &headers, &form) {
         Ok(grant) => grant,
@@ -49,7 +54,13 @@ pub(super) async fn token(
     let b = lock(&s.behaviour).clone();
     let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
     let profile = profile_for_scopes(&grant.user, &scopes, &b);
-    let access_token = access_token(&s, &client, &grant, b.access_token_lifetime_secs);
+    let access_token = access_token(
+        &s,
+        &client,
+        &grant,
+        b.access_token_lifetime_secs,
+        jkt.as_deref(),
+    );
     lock(&s.access_tokens).insert(access_token.clone(), profile.clone());
     let id_token = match b.raw_id_token.clone() {
         Some(raw) => raw,
@@ -60,7 +71,7 @@ pub(super) async fn token(
     let mut body = json!({
         "access_token": access_token,
         "id_token": id_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": b.access_token_lifetime_secs,
         "scope": grant.request.scope,
     });
@@ -150,6 +161,7 @@ fn refresh(
     client: &ClientRegistration,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
+    jkt: Option<&str>,
 ) -> Response {
     s.refresh_requests.fetch_add(1, Ordering::SeqCst);
     if let Err((status, error, description)) = client_auth::authenticate(s, client, headers, form) {
@@ -166,7 +178,7 @@ fn refresh(
         );
     };
     let lifetime = lock(&s.behaviour).access_token_lifetime_secs;
-    let access_token = access_token(s, client, &grant, lifetime);
+    let access_token = access_token(s, client, &grant, lifetime, jkt);
     let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
     let profile = profile_for_scopes(&grant.user, &scopes, &lock(&s.behaviour).clone());
     lock(&s.access_tokens).insert(access_token.clone(), profile);
@@ -175,7 +187,7 @@ fn refresh(
     let mut body = json!({
         "access_token": access_token,
         "refresh_token": rotated,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": lifetime,
         "scope": grant.request.scope,
     });
@@ -215,7 +227,13 @@ fn refresh_id_token(
     s.keys[&lock(&s.active_kid).clone()].sign(&claims)
 }
 
-fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant, lifetime: i64) -> String {
+fn access_token(
+    s: &Shared,
+    client: &ClientRegistration,
+    grant: &Grant,
+    lifetime: i64,
+    jkt: Option<&str>,
+) -> String {
     let Some(audience) = &grant.request.audience else {
         return random_token(32);
     };
@@ -240,6 +258,9 @@ fn access_token(s: &Shared, client: &ClientRegistration, grant: &Grant, lifetime
     claims.insert("permissions".into(), json!(super::demo_permissions(sub)));
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now + lifetime));
+    if let Some(jkt) = jkt {
+        claims.insert("cnf".into(), json!({"jkt": jkt}));
+    }
     let kid = lock(&s.active_kid).clone();
     s.keys[&kid].sign(&claims)
 }
@@ -332,7 +353,11 @@ pub(super) async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Res
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
+        // A DPoP-bound token comes with the DPoP scheme (and a proof, which the demo takes).
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("DPoP "))
+        });
     match token.and_then(|t| lock(&s.access_tokens).get(t).cloned()) {
         Some(mut profile) => {
             if let Some(sub) = lock(&s.behaviour).userinfo_sub_override.clone() {

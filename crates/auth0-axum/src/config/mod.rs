@@ -107,6 +107,8 @@ pub struct AppSettings {
     pub routes_at: String,
     /// `AUTH0_PUSHED_AUTHORIZATION_REQUESTS`: push the authorization parameters (RFC 9126).
     pub pushed_authorization_requests: bool,
+    /// `AUTH0_USE_DPOP`: the key tokens are bound to (`AUTH0_DPOP_PRIVATE_KEY`, or made at start).
+    pub dpop: Option<std::sync::Arc<crate::dpop::DpopClient>>,
 }
 
 impl AppSettings {
@@ -212,6 +214,10 @@ impl AppSettings {
             "AUTH0_PUSHED_AUTHORIZATION_REQUESTS",
             get("AUTH0_PUSHED_AUTHORIZATION_REQUESTS"),
         ));
+        let dpop = problems.take(
+            parse::flag("AUTH0_USE_DPOP", get("AUTH0_USE_DPOP"))
+                .and_then(|on| parse::dpop_key(on, get("AUTH0_DPOP_PRIVATE_KEY"))),
+        );
         let settings = (|| {
             Some(Self {
                 base_url: base_url?,
@@ -227,6 +233,7 @@ impl AppSettings {
                 roles_claim: get("AUTH0_ROLES_CLAIM"),
                 routes_at: String::new(),
                 pushed_authorization_requests: par?,
+                dpop: dpop?,
             })
         })();
         problems.finish(settings)

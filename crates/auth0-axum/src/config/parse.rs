@@ -270,6 +270,41 @@ pub(super) fn assertion_key(
         .map_err(|why| Problem::new("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", why.0, FIX))
 }
 
+/// `AUTH0_USE_DPOP` and `AUTH0_DPOP_PRIVATE_KEY` (an ES256 PEM key, inline or a path): the DPoP
+/// key, made at start when none is given. `None` when DPoP is off.
+pub(super) fn dpop_key(
+    on: bool,
+    key: Option<String>,
+) -> Result<Option<std::sync::Arc<crate::dpop::DpopClient>>, Problem> {
+    use crate::client_assertion::{AssertionAlg, AssertionKey};
+    const FIX: &str = "Give a P-256 private key (openssl ecparam -name prime256v1 -genkey -noout), inline or as the path of a file, or leave AUTH0_DPOP_PRIVATE_KEY unset for a key made at start.";
+    if !on {
+        return Ok(None);
+    }
+    let key = match key {
+        None => AssertionKey::generate_es256()
+            .map_err(|why| Problem::new("AUTH0_USE_DPOP", why.0, FIX))?,
+        Some(value) => {
+            let pem = if value.contains("-----BEGIN") {
+                value
+            } else {
+                std::fs::read_to_string(&value).map_err(|err| {
+                    Problem::new(
+                        "AUTH0_DPOP_PRIVATE_KEY",
+                        format!(
+                            "is neither a PEM key nor a file that can be read ({value}: {err})"
+                        ),
+                        FIX,
+                    )
+                })?
+            };
+            AssertionKey::from_pem(&pem, AssertionAlg::Es256, None)
+                .map_err(|why| Problem::new("AUTH0_DPOP_PRIVATE_KEY", why.0, FIX))?
+        }
+    };
+    Ok(Some(std::sync::Arc::new(crate::dpop::DpopClient::new(key))))
+}
+
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.to_ascii_lowercase();
     v.starts_with('{') || v.starts_with('<') || v.contains("your") || v == "changeme"

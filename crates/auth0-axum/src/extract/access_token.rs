@@ -18,14 +18,23 @@ use crate::session::AppSession;
 /// the session and sends the browser to log in again; without a refresh token, the browser goes
 /// through a silent login (`prompt=none`) and back. An expired token is never handed out.
 ///
+/// With DPoP (`AUTH0_USE_DPOP`), the token is bound to the app's key: send it with the headers
+/// [`AccessToken::authorization`] makes for each request, never as `Bearer`.
+///
 /// ```
 /// use auth0_axum::AccessToken;
+/// use axum::http::Method;
 /// async fn call_api(token: AccessToken) -> String {
-///     // reqwest::Client::new().get(url).bearer_auth(token.secret())...
-///     format!("a token of {} bytes", token.secret().len())
+///     let url = "https://api.example.com/orders";
+///     // reqwest::Client::new().get(url).headers(token.authorization(&Method::GET, url))...
+///     let headers = token.authorization(&Method::GET, url);
+///     format!("{} header(s), DPoP-bound: {}", headers.len(), token.is_dpop_bound())
 /// }
 /// ```
-pub struct AccessToken(String);
+pub struct AccessToken {
+    token: String,
+    dpop: Option<std::sync::Arc<crate::dpop::DpopClient>>,
+}
 
 impl std::fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,9 +43,36 @@ impl std::fmt::Debug for AccessToken {
 }
 
 impl AccessToken {
-    /// The token, to send as `Authorization: Bearer ...`. Never log it.
+    /// The token itself. Never log it. For a DPoP-bound token, use [`Self::authorization`].
     pub fn secret(&self) -> &str {
-        &self.0
+        &self.token
+    }
+
+    /// Whether the token is bound to the app's DPoP key (`token_type: DPoP`).
+    pub fn is_dpop_bound(&self) -> bool {
+        self.dpop.is_some()
+    }
+
+    /// The headers to call an API with this token at `method` `url`: `Authorization: Bearer
+    /// <token>`, or, for a DPoP-bound token, `Authorization: DPoP <token>` and a fresh `DPoP`
+    /// proof for this method and URL (with `ath`, RFC 9449 §7.1). Make them anew per request.
+    pub fn authorization(&self, method: &axum::http::Method, url: &str) -> axum::http::HeaderMap {
+        use axum::http::{HeaderName, HeaderValue, header};
+        let mut headers = axum::http::HeaderMap::new();
+        let (scheme, proof) = match &self.dpop {
+            Some(dpop) => (
+                "DPoP",
+                Some(dpop.proof(method.as_str(), url, Some(&self.token))),
+            ),
+            None => ("Bearer", None),
+        };
+        if let Ok(value) = HeaderValue::from_str(&format!("{scheme} {}", self.token)) {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        if let Some(Ok(value)) = proof.map(|p| HeaderValue::from_str(&p)) {
+            headers.insert(HeaderName::from_static("dpop"), value);
+        }
+        headers
     }
 }
 
@@ -67,8 +103,17 @@ where
         let fresh = user
             .token_expires_at
             .is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
+        let bound = |token_type: Option<&str>| {
+            token_type
+                .is_some_and(|t| t == "DPoP")
+                .then(|| state.oidc.dpop().cloned())
+                .flatten()
+        };
         if let (Some(token), true) = (&user.access_token, fresh) {
-            return Ok(AccessToken(token.clone()));
+            return Ok(AccessToken {
+                token: token.clone(),
+                dpop: bound(user.token_type.as_deref()),
+            });
         }
         let Some(refresh_token) = user.refresh_token.clone() else {
             return Err(to_login(state, parts, &[("prompt", "none")]));
@@ -79,19 +124,23 @@ where
         };
         match state.oidc.refresh(&refresh_token, &login).await {
             Ok(tokens) => {
-                let access_token = tokens.access_token.clone();
+                let access_token = AccessToken {
+                    token: tokens.access_token.clone(),
+                    dpop: bound(tokens.token_type.as_deref()),
+                };
                 let user = user.refreshed(
                     tokens.access_token,
                     tokens.refresh_token,
                     tokens.expires_in,
                     tokens.permissions,
+                    tokens.token_type,
                     now,
                 );
                 session
                     .replace_user(&user)
                     .await
                     .map_err(|e| AuthError::from(e).into_response())?;
-                Ok(AccessToken(access_token))
+                Ok(access_token)
             }
             Err(RefreshError::Refused(why)) => {
                 tracing::info!(reason = %why, "the refresh token was refused; logging out to log in again");

@@ -32,6 +32,8 @@ pub struct LoginClient {
     pub(super) refreshes: RefreshFlights,
     /// Push the authorization parameters (RFC 9126) instead of putting them in the URL.
     pub(super) use_par: bool,
+    /// DPoP (RFC 9449): the key token requests and API calls prove possession of.
+    pub(super) dpop: Option<std::sync::Arc<crate::dpop::DpopClient>>,
     /// When the token endpoint last hung or could not be reached at a refresh, and why.
     pub(super) token_outage: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
@@ -50,8 +52,14 @@ impl LoginClient {
             userinfo: app.userinfo,
             refreshes: RefreshFlights::default(),
             use_par: app.pushed_authorization_requests,
+            dpop: app.dpop.clone(),
             token_outage: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The DPoP key, when DPoP is on.
+    pub fn dpop(&self) -> Option<&std::sync::Arc<crate::dpop::DpopClient>> {
+        self.dpop.as_ref()
     }
 
     pub fn provider(&self) -> &Arc<Provider> {

@@ -18,12 +18,9 @@ use super::outcome::{
 };
 use super::params::AuthorizeParams;
 use super::userinfo::wants_userinfo;
-use super::{ClientAuth, LoginClient, Metadata, ProviderFailure, describe_reqwest};
-use crate::config::ClientCredentials;
+use super::{LoginClient, Metadata, ProviderFailure};
 use crate::primitives::{random_token, unix_now};
 
-/// The longest a login waits for the PAR endpoint.
-const PAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The longest a login's code exchange waits for the token endpoint.
 const CODE_EXCHANGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::session::LoginTransaction;
@@ -56,6 +53,7 @@ struct TokenResponse {
     id_token: Option<String>,
     refresh_token: Option<String>,
     expires_in: Option<i64>,
+    token_type: Option<String>,
 }
 
 /// Claims kept from the ID token's protocol claims: when and how the user authenticated.
@@ -141,64 +139,6 @@ impl LoginClient {
         Ok(url)
     }
 
-    /// RFC 9126: posts the parameters, authenticated as the token endpoint is; the `request_uri`.
-    async fn push_authorization(
-        &self,
-        metadata: &Metadata,
-        mut form: Vec<(&str, String)>,
-    ) -> Result<String, AuthorizeError> {
-        let endpoint = metadata
-            .par_endpoint
-            .clone()
-            .ok_or(AuthorizeError::ParUnsupported)?;
-        // client_id is added again by the secret_post and assertion methods.
-        form.retain(|(k, _)| *k != "client_id");
-        let request = self.provider.http().post(endpoint).timeout(PAR_TIMEOUT);
-        let request = self
-            .authenticate(request, &mut form, metadata)
-            .map_err(AuthorizeError::ParUnavailable)?;
-        if !form.iter().any(|(k, _)| *k == "client_id") {
-            form.push(("client_id", self.client_id.clone()));
-        }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthorizeError::ParUnavailable(describe_reqwest(&e)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| AuthorizeError::ParUnavailable(describe_reqwest(&e)))?;
-        if status.is_server_error() {
-            return Err(AuthorizeError::ParUnavailable(format!(
-                "the PAR endpoint answered HTTP {status}"
-            )));
-        }
-        if !status.is_success() {
-            let error = serde_json::from_slice::<OAuthError>(&body).ok();
-            return Err(AuthorizeError::ParRefused {
-                status: status.as_u16(),
-                error: error
-                    .as_ref()
-                    .map(|e| crate::token_check::text::clean(&e.error))
-                    .unwrap_or_else(|| "(no error)".into()),
-                description: error
-                    .map(|e| crate::token_check::text::clean(&e.error_description))
-                    .unwrap_or_default(),
-            });
-        }
-        #[derive(Deserialize)]
-        struct Pushed {
-            request_uri: String,
-        }
-        serde_json::from_slice::<Pushed>(&body)
-            .map(|p| p.request_uri)
-            .map_err(|e| {
-                AuthorizeError::ParUnavailable(format!("the PAR answer does not parse: {e}"))
-            })
-    }
-
     /// RFC 9207: an answer that names its issuer must name ours (else it may come from another
     /// provider this browser talks to: a mix-up); a provider that promises `iss` must send it.
     pub async fn check_response_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
@@ -263,7 +203,8 @@ impl LoginClient {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if wants_userinfo(self.userinfo, &self.scope, &profile) {
-            self.merge_userinfo(&metadata, &tokens.access_token, &mut profile)
+            let bound = crate::session::bound_token_type(tokens.token_type.as_deref()).is_some();
+            self.merge_userinfo(&metadata, &tokens.access_token, bound, &mut profile)
                 .await;
         }
         let permissions = self.permissions_of(&tokens.access_token).await;
@@ -279,6 +220,7 @@ impl LoginClient {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
+            token_type: crate::session::bound_token_type(tokens.token_type.as_deref()),
             permissions,
         })
     }
@@ -314,68 +256,6 @@ impl LoginClient {
             .append_pair("returnTo", &self.post_logout_uri)
             .append_pair("client_id", &self.client_id);
         Ok(url)
-    }
-
-    /// A POST to the token endpoint, authenticated as the discovery allows: status and body.
-    /// This app's proof of who it is, on a request to the token endpoint (or PAR, or revocation):
-    /// a signed assertion with a private key, else the client secret as discovery asks for it.
-    pub(super) fn authenticate(
-        &self,
-        request: reqwest::RequestBuilder,
-        form: &mut Vec<(&str, String)>,
-        metadata: &Metadata,
-    ) -> Result<reqwest::RequestBuilder, String> {
-        match &self.credentials {
-            ClientCredentials::PrivateKeyJwt(key) => {
-                let assertion = key
-                    .assertion(&self.client_id, &metadata.issuer)
-                    .map_err(|e| format!("the client assertion could not be signed: {}", e.0))?;
-                form.push(("client_id", self.client_id.clone()));
-                form.push((
-                    "client_assertion_type",
-                    crate::client_assertion::ASSERTION_TYPE.to_string(),
-                ));
-                form.push(("client_assertion", assertion));
-                Ok(request)
-            }
-            ClientCredentials::Secret(secret) => match metadata.client_auth {
-                ClientAuth::Basic => {
-                    // RFC 6749 2.3.1: form-encode both parts before Basic.
-                    let enc = |s: &str| {
-                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                    };
-                    Ok(request.basic_auth(enc(&self.client_id), Some(enc(secret.expose()))))
-                }
-                ClientAuth::Post => {
-                    form.push(("client_id", self.client_id.clone()));
-                    form.push(("client_secret", secret.expose().to_string()));
-                    Ok(request)
-                }
-            },
-        }
-    }
-
-    pub(super) async fn post_token(
-        &self,
-        metadata: &Metadata,
-        form: &[(&str, &str)],
-        timeout: std::time::Duration,
-    ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
-        let mut form: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        let request = self
-            .provider
-            .http()
-            .post(metadata.token_endpoint.clone())
-            .timeout(timeout);
-        let request = self.authenticate(request, &mut form, metadata)?;
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| describe_reqwest(&e))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| describe_reqwest(&e))?;
-        Ok((status, body.to_vec()))
     }
 
     /// The code (with its PKCE verifier) for tokens, authenticated as the discovery allows.

@@ -20,6 +20,7 @@ mod outcome;
 mod params;
 mod refresh;
 mod single_flight;
+mod token_endpoint;
 mod userinfo;
 
 use std::sync::{Arc, RwLock};

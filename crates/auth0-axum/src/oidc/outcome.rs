@@ -26,6 +26,8 @@ pub struct VerifiedLogin {
     pub expires_in: Option<i64>,
     /// What the access token grants, when it is a verified token for `AUTH0_AUDIENCE`.
     pub permissions: Vec<String>,
+    /// `DPoP` for a DPoP-bound access token.
+    pub token_type: Option<String>,
 }
 
 impl VerifiedLogin {
@@ -44,6 +46,7 @@ impl VerifiedLogin {
             app_data: Map::new(),
             logged_in_at: now,
             refreshed_at: now,
+            token_type: keep_access_token.then_some(self.token_type).flatten(),
         }
     }
 }
@@ -262,6 +265,8 @@ pub struct RefreshedTokens {
     pub refresh_token: Option<String>,
     pub expires_in: Option<i64>,
     pub permissions: Vec<String>,
+    /// `DPoP` for a DPoP-bound access token.
+    pub token_type: Option<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

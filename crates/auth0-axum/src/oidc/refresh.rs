@@ -18,6 +18,7 @@ struct RefreshResponse {
     refresh_token: Option<String>,
     expires_in: Option<i64>,
     id_token: Option<String>,
+    token_type: Option<String>,
 }
 
 /// The longest a refresh waits for the token endpoint: a page view waits for it.
@@ -121,6 +122,7 @@ impl LoginClient {
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
             permissions,
+            token_type: crate::session::bound_token_type(tokens.token_type.as_deref()),
         })
     }
 

@@ -39,20 +39,28 @@ impl LoginClient {
         &self,
         metadata: &Metadata,
         access_token: &str,
+        dpop_bound: bool,
         profile: &mut Map<String, Value>,
     ) {
         let Some(endpoint) = &metadata.userinfo_endpoint else {
             return;
         };
         let info = async {
-            let response = self
-                .provider
-                .http()
-                .get(endpoint.clone())
-                .bearer_auth(access_token)
-                .send()
-                .await
-                .map_err(|e| describe_reqwest(&e))?;
+            let mut request = self.provider.http().get(endpoint.clone());
+            request = match self.dpop.as_ref().filter(|_| dpop_bound) {
+                // A bound token goes with the DPoP scheme and a proof for this call (RFC 9449 §7).
+                Some(dpop) => request
+                    .header(
+                        reqwest::header::AUTHORIZATION,
+                        format!("DPoP {access_token}"),
+                    )
+                    .header(
+                        "dpop",
+                        dpop.proof("GET", endpoint.as_str(), Some(access_token)),
+                    ),
+                None => request.bearer_auth(access_token),
+            };
+            let response = request.send().await.map_err(|e| describe_reqwest(&e))?;
             if !response.status().is_success() {
                 return Err(format!("userinfo answered HTTP {}", response.status()));
             }

@@ -47,6 +47,16 @@ pub struct UserSession {
     #[serde(rename = "ra")]
     /// When its tokens were last refreshed.
     pub refreshed_at: i64,
+    /// `DPoP` when the access token is bound to the app's DPoP key (RFC 9449); `None`: Bearer.
+    #[serde(rename = "tt", default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+}
+
+/// `DPoP` for a token endpoint's `token_type` of DPoP (any case); `None` for Bearer or none.
+pub(crate) fn bound_token_type(token_type: Option<&str>) -> Option<String> {
+    token_type
+        .filter(|t| t.eq_ignore_ascii_case("DPoP"))
+        .map(|_| "DPoP".to_string())
 }
 
 /// The user as the session record holds it: its JSON as one string value. A page view reads it
@@ -84,6 +94,7 @@ impl UserSession {
             app_data: Map::new(),
             logged_in_at: now,
             refreshed_at: now,
+            token_type: None,
         }
     }
 
@@ -95,9 +106,11 @@ impl UserSession {
         rotated_refresh_token: Option<String>,
         expires_in: Option<i64>,
         permissions: Vec<String>,
+        token_type: Option<String>,
         now: i64,
     ) -> Self {
         self.access_token = Some(access_token);
+        self.token_type = token_type;
         if let Some(rotated) = rotated_refresh_token {
             self.refresh_token = Some(rotated);
         }

@@ -31,6 +31,9 @@ pub enum Category {
     AuthorizedPartyMismatch,
     /// ID token only: `at_hash` does not match the access token.
     AccessTokenHashMismatch,
+    /// A DPoP-bound access token without a valid proof (RFC 9449): see
+    /// [`super::dpop::message`].
+    DpopProofInvalid,
 }
 
 impl Category {
@@ -49,6 +52,7 @@ impl Category {
             Category::NonceMismatch => "NONCE_MISMATCH",
             Category::AuthorizedPartyMismatch => "AZP_MISMATCH",
             Category::AccessTokenHashMismatch => "AT_HASH_MISMATCH",
+            Category::DpopProofInvalid => "DPOP_PROOF_INVALID",
         }
     }
 

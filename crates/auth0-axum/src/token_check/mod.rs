@@ -10,6 +10,7 @@
 
 mod category;
 mod claims;
+pub mod dpop;
 mod expectations;
 mod format;
 mod keys;
