@@ -11,6 +11,7 @@ mod config_errors;
 mod deploy;
 mod dpop;
 mod expiry;
+mod fapi2;
 mod key_rotation;
 mod login_bytes;
 mod login_flow;

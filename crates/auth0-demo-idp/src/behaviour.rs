@@ -59,6 +59,8 @@ pub struct Behaviour {
     pub require_par: bool,
     /// Discovery advertises no PAR endpoint (a tenant without PAR).
     pub omit_par_endpoint: bool,
+    /// Discovery does not promise `iss` in authorization responses (RFC 9207).
+    pub unadvertise_response_iss: bool,
     /// The token endpoint takes only requests with a DPoP proof.
     pub require_dpop: bool,
     /// The token endpoint wants this nonce in DPoP proofs (`use_dpop_nonce` otherwise).
@@ -110,6 +112,7 @@ impl Default for Behaviour {
             require_par: false,
             omit_par_endpoint: false,
             require_dpop: false,
+            unadvertise_response_iss: false,
             dpop_nonce: None,
             authorize_error: None,
             token_error: None,

@@ -73,6 +73,9 @@ async fn discovery(State(s): State<Shared>) -> Response {
     if b.require_par {
         doc["require_pushed_authorization_requests"] = json!(true);
     }
+    if b.unadvertise_response_iss {
+        doc["authorization_response_iss_parameter_supported"] = json!(false);
+    }
     if let Some(methods) = &b.token_auth_methods {
         doc["token_endpoint_auth_methods_supported"] = json!(methods);
     }

@@ -92,6 +92,9 @@ impl Auth0Config {
         let credentials = match ClientCredentials::assertion_key(&get) {
             Some(Ok(key)) => key,
             Some(Err(problem)) => return Err(ConfigErrors(vec![problem])),
+            None if parse::security_profile(get("AUTH0_SECURITY_PROFILE")).unwrap_or(false) => {
+                return Err(ConfigErrors(vec![parse::fapi2_needs_key()]));
+            }
             None => ClientCredentials::Secret(Secret::new("")),
         };
         // Unusable until `with_tenant`: the discard port, no client.

@@ -109,6 +109,9 @@ pub struct AppSettings {
     pub pushed_authorization_requests: bool,
     /// `AUTH0_USE_DPOP`: the key tokens are bound to (`AUTH0_DPOP_PRIVATE_KEY`, or made at start).
     pub dpop: Option<std::sync::Arc<crate::dpop::DpopClient>>,
+    /// `AUTH0_SECURITY_PROFILE=fapi2`: every authorization response must name its issuer (RFC
+    /// 9207), not only when the tenant promises to.
+    pub require_response_iss: bool,
 }
 
 impl AppSettings {
@@ -210,13 +213,20 @@ impl AppSettings {
         let userinfo = problems.take(parse::userinfo(get("AUTH0_USERINFO")));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
         let api_url = problems.take(parse::api_url(get("API_URL")));
-        let par = problems.take(parse::flag(
-            "AUTH0_PUSHED_AUTHORIZATION_REQUESTS",
-            get("AUTH0_PUSHED_AUTHORIZATION_REQUESTS"),
-        ));
+        // FAPI 2.0 turns on PAR, DPoP and the issuer check; the signing key is the tenant's part.
+        let fapi2 = problems
+            .take(parse::security_profile(get("AUTH0_SECURITY_PROFILE")))
+            .unwrap_or(false);
+        let par = problems.take(
+            parse::flag(
+                "AUTH0_PUSHED_AUTHORIZATION_REQUESTS",
+                get("AUTH0_PUSHED_AUTHORIZATION_REQUESTS"),
+            )
+            .map(|on| on || fapi2),
+        );
         let dpop = problems.take(
             parse::flag("AUTH0_USE_DPOP", get("AUTH0_USE_DPOP"))
-                .and_then(|on| parse::dpop_key(on, get("AUTH0_DPOP_PRIVATE_KEY"))),
+                .and_then(|on| parse::dpop_key(on || fapi2, get("AUTH0_DPOP_PRIVATE_KEY"))),
         );
         let settings = (|| {
             Some(Self {
@@ -234,6 +244,7 @@ impl AppSettings {
                 routes_at: String::new(),
                 pushed_authorization_requests: par?,
                 dpop: dpop?,
+                require_response_iss: fapi2,
             })
         })();
         problems.finish(settings)
@@ -246,9 +257,13 @@ impl TenantSettings {
         let mut problems = Problems::default();
         let provider_base = problems.take(parse::domain(get("AUTH0_DOMAIN")));
         let client_id = problems.take(parse::client_id(get("AUTH0_CLIENT_ID")));
-        // With a signing key, no secret is needed (private_key_jwt).
+        // With a signing key, no secret is needed (private_key_jwt). FAPI 2.0 requires the key.
+        let fapi2 = parse::security_profile(get("AUTH0_SECURITY_PROFILE")).unwrap_or(false);
         let credentials =
             problems.take(ClientCredentials::assertion_key(&get).unwrap_or_else(|| {
+                if fapi2 {
+                    return Err(parse::fapi2_needs_key());
+                }
                 parse::client_secret(get("AUTH0_CLIENT_SECRET")).map(ClientCredentials::Secret)
             }));
         let settings = (|| {

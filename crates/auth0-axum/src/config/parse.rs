@@ -270,6 +270,32 @@ pub(super) fn assertion_key(
         .map_err(|why| Problem::new("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", why.0, FIX))
 }
 
+/// `AUTH0_SECURITY_PROFILE`: `fapi2` (FAPI 2.0 Security Profile: PAR, DPoP, Private Key JWT, the
+/// issuer in every authorization response) or unset/`default`.
+pub(super) fn security_profile(raw: Option<String>) -> Result<bool, Problem> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("default" | "none") => Ok(false),
+        Some("fapi2" | "fapi-2" | "fapi2.0") => Ok(true),
+        Some(other) => Err(Problem::new(
+            "AUTH0_SECURITY_PROFILE",
+            format!(
+                "{:?} is not a profile this app knows",
+                other.chars().take(40).collect::<String>()
+            ),
+            "Use fapi2 (FAPI 2.0: Pushed Authorization Requests, DPoP, Private Key JWT), or leave it unset.",
+        )),
+    }
+}
+
+/// FAPI 2.0 authenticates clients with keys, never shared secrets.
+pub(super) fn fapi2_needs_key() -> Problem {
+    Problem::new(
+        "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+        "is required by AUTH0_SECURITY_PROFILE=fapi2 (FAPI 2.0 allows Private Key JWT, not a client secret)".into(),
+        "Register a Private Key JWT credential for the app (docs/login.md: \"Private Key JWT\") and set AUTH0_CLIENT_ASSERTION_SIGNING_KEY to its private key.",
+    )
+}
+
 /// `AUTH0_USE_DPOP` and `AUTH0_DPOP_PRIVATE_KEY` (an ES256 PEM key, inline or a path): the DPoP
 /// key, made at start when none is given. `None` when DPoP is off.
 pub(super) fn dpop_key(

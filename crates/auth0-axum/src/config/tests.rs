@@ -377,3 +377,28 @@ fn a_signing_key_replaces_the_client_secret_and_each_mistake_is_named_without_th
         );
     }
 }
+
+#[test]
+fn the_fapi2_profile_turns_on_par_and_dpop_and_names_the_missing_signing_key() {
+    let errors = load(&[valid(), vec![("AUTH0_SECURITY_PROFILE", "fapi2")]].concat()).unwrap_err();
+    let problem = errors
+        .0
+        .iter()
+        .find(|p| p.variable == "AUTH0_CLIENT_ASSERTION_SIGNING_KEY")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(problem.problem.contains("fapi2"), "{problem:?}");
+    const RSA: &str = include_str!("../../tests/fixtures/client-assertion-rsa.pem");
+    let config = load(&[
+        ("AUTH0_DOMAIN", "dev-abc.us.auth0.com"),
+        ("AUTH0_CLIENT_ID", "abc123"),
+        ("APP_SECRET_KEY", KEY),
+        ("AUTH0_SECURITY_PROFILE", "fapi2"),
+        ("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", RSA),
+    ])
+    .unwrap();
+    assert!(config.app.pushed_authorization_requests);
+    assert!(config.app.dpop.is_some());
+    assert!(config.app.require_response_iss);
+    let errors = load(&[valid(), vec![("AUTH0_SECURITY_PROFILE", "fapi1")]].concat()).unwrap_err();
+    assert_eq!(errors.variables(), vec!["AUTH0_SECURITY_PROFILE"]);
+}

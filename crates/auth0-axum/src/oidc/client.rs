@@ -34,6 +34,8 @@ pub struct LoginClient {
     pub(super) use_par: bool,
     /// DPoP (RFC 9449): the key token requests and API calls prove possession of.
     pub(super) dpop: Option<std::sync::Arc<crate::dpop::DpopClient>>,
+    /// Every authorization response must carry `iss` (RFC 9207; FAPI 2.0).
+    pub(super) require_response_iss: bool,
     /// When the token endpoint last hung or could not be reached at a refresh, and why.
     pub(super) token_outage: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
@@ -53,6 +55,7 @@ impl LoginClient {
             refreshes: RefreshFlights::default(),
             use_par: app.pushed_authorization_requests,
             dpop: app.dpop.clone(),
+            require_response_iss: app.require_response_iss,
             token_outage: std::sync::Mutex::new(None),
         }
     }

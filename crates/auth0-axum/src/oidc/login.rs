@@ -140,9 +140,10 @@ impl LoginClient {
     }
 
     /// RFC 9207: an answer that names its issuer must name ours (else it may come from another
-    /// provider this browser talks to: a mix-up); a provider that promises `iss` must send it.
+    /// provider this browser talks to: a mix-up); a provider that promises `iss` must send it, and
+    /// under FAPI 2.0 every answer must.
     pub async fn check_response_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
-        if iss.is_none() && !self.provider.promises_response_iss() {
+        if iss.is_none() && !self.require_response_iss && !self.provider.promises_response_iss() {
             return Ok(());
         }
         let metadata = self
