@@ -22,6 +22,7 @@ const CONFIG: &str = "oidcc-client-config-certification-test-plan";
 const REFRESH: &str = "oidcc-client-refreshtoken-test-plan";
 const RP_LOGOUT: &str = "oidcc-client-rp-initiated-logout-rp-basic";
 const BACKCHANNEL: &str = "oidcc-client-back-channel-logout-rp-basic";
+const FAPI2: &str = "fapi2-security-profile-final-client-test-plan";
 
 macro_rules! module {
     ($id:literal, $plan:expr, $requires:literal, $choice:literal, $run:ident) => {
@@ -266,6 +267,146 @@ pub static ALL: &[Module] = &[
         "a logout token from another issuer is rejected",
         "",
         backchannel_wrong_iss
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-happy-path",
+        FAPI2,
+        "PAR, Private Key JWT, a DPoP-bound token (with the server's DPoP nonce) used at the resource",
+        "",
+        fapi2_happy_path
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-happy-path-no-dpop-nonce",
+        FAPI2,
+        "the same, the server asking no DPoP nonce",
+        "",
+        fapi2_happy_path_no_nonce
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-aud",
+        FAPI2,
+        "an ID token for another audience is rejected",
+        "",
+        fapi2_invalid_aud
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-secondary-aud",
+        FAPI2,
+        "an ID token with an untrusted second audience (and no azp) is rejected",
+        "",
+        fapi2_invalid_secondary_aud
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-valid-aud-as-array",
+        FAPI2,
+        "an ID token whose aud is an array of this client alone is accepted",
+        "",
+        fapi2_aud_as_array
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-iss",
+        FAPI2,
+        "an ID token from another issuer is rejected",
+        "",
+        fapi2_invalid_iss
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-missing-iss",
+        FAPI2,
+        "an ID token without iss is rejected",
+        "",
+        fapi2_missing_iss
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-missing-aud",
+        FAPI2,
+        "an ID token without aud is rejected",
+        "",
+        fapi2_missing_aud
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-expired-exp",
+        FAPI2,
+        "an expired ID token is rejected",
+        "",
+        fapi2_expired
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-missing-exp",
+        FAPI2,
+        "an ID token without exp is rejected",
+        "",
+        fapi2_missing_exp
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-nonce",
+        FAPI2,
+        "an ID token with another nonce is rejected",
+        "",
+        fapi2_invalid_nonce
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-missing-nonce",
+        FAPI2,
+        "an ID token without the nonce that was sent is rejected",
+        "",
+        fapi2_missing_nonce
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-null-alg",
+        FAPI2,
+        "an ID token with alg none is rejected",
+        "",
+        fapi2_null_alg
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-invalid-authorization-response-iss",
+        FAPI2,
+        "an authorization response naming another issuer is rejected (RFC 9207)",
+        "",
+        fapi2_wrong_response_iss
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-remove-authorization-response-iss",
+        FAPI2,
+        "an authorization response without iss is rejected",
+        "",
+        fapi2_no_response_iss
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-ensure-authorization-response-with-invalid-state-fails",
+        FAPI2,
+        "an authorization response with another state is rejected",
+        "",
+        fapi2_invalid_state
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-ensure-authorization-response-with-invalid-missing-state-fails",
+        FAPI2,
+        "an authorization response without state is rejected",
+        "",
+        fapi2_missing_state
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-token-endpoint-response-without-expires_in",
+        FAPI2,
+        "a token response without expires_in is accepted",
+        "",
+        fapi2_no_expires_in
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-token-type-case-insensitivity",
+        FAPI2,
+        "token_type DPoP in any case is DPoP",
+        "",
+        fapi2_token_type_case
+    ),
+    module!(
+        "fapi2-security-profile-final-client-test-discovery-issuer-mismatch",
+        FAPI2,
+        "a discovery document with another issuer is rejected",
+        "",
+        fapi2_discovery_issuer_mismatch
     ),
 ];
 
@@ -795,4 +936,245 @@ async fn backchannel_wrong_iss() -> String {
     claims.insert("iss".into(), json!("https://evil.example.com/"));
     let token = b.app.provider().sign_logout_token(&claims);
     backchannel_refused(&b, &token, "Issuer not allowed").await
+}
+
+// ---- FAPI 2.0 Security Profile (private_key_jwt + DPoP, PAR) ----
+
+fn fapi2_options(change: Option<fn(&mut Behaviour)>) -> Options {
+    Options {
+        audience: Some("https://api.example.com".into()),
+        scope: "openid profile email offline_access".into(),
+        extra_env: vec![("AUTH0_SECURITY_PROFILE", "fapi2".into())],
+        assertion_key: Some((
+            format!(
+                "{}/crates/auth0-axum/tests/fixtures/client-assertion-rsa.pem",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            "PS256",
+        )),
+        provider_behaviour: change,
+        ..Options::default()
+    }
+}
+
+/// A FAPI 2.0 app against a tenant that requires PAR and DPoP, with `change` on top.
+async fn fapi2_app(change: fn(&mut Behaviour)) -> TestApp {
+    let app = spawn_app_with(fapi2_options(Some(change))).await;
+    app.provider().behave(|b| {
+        b.require_par = true;
+        b.require_dpop = true;
+    });
+    app
+}
+
+async fn fapi2_resource_call(app: &TestApp) -> String {
+    let html = app.page("/call-api").await;
+    assert_eq!(api_status(&html), "200", "{html}");
+    assert!(html.contains("jkt"), "the token is not DPoP-bound: {html}");
+    assert_eq!(app.provider().par_count(), 1, "no pushed request");
+    assert_eq!(app.provider().last_client_auth(), Some("private_key_jwt"));
+    "PAR, private_key_jwt, DPoP-bound token; the resource answered 200 to its DPoP proof".into()
+}
+
+async fn fapi2_happy_path() -> String {
+    let app = fapi2_app(|b| b.dpop_nonce = Some("fapi-nonce".into())).await;
+    logs_in(&app).await;
+    fapi2_resource_call(&app).await + " (after the server's DPoP nonce)"
+}
+
+async fn fapi2_happy_path_no_nonce() -> String {
+    let app = fapi2_app(|_| {}).await;
+    logs_in(&app).await;
+    fapi2_resource_call(&app).await
+}
+
+async fn fapi2_invalid_aud() -> String {
+    let app = fapi2_app(|b| b.audience_override = Some(json!("another-client"))).await;
+    refused(&app, "id_token_invalid", "Audiences in Jwt are not allowed").await
+}
+
+async fn fapi2_invalid_secondary_aud() -> String {
+    let app = fapi2_app(|b| b.audience_override = Some(json!([CLIENT_ID, "another-client"]))).await;
+    refused(&app, "id_token_invalid", "azp").await
+}
+
+async fn fapi2_aud_as_array() -> String {
+    let app = fapi2_app(|b| b.audience_override = Some(json!([CLIENT_ID]))).await;
+    logs_in(&app).await + " with aud [client_id]"
+}
+
+async fn fapi2_invalid_iss() -> String {
+    let app = fapi2_app(|b| b.issuer_override = Some("https://evil.example.com/".into())).await;
+    refused(&app, "id_token_invalid", "Issuer not allowed").await
+}
+
+async fn fapi2_missing_iss() -> String {
+    let app = fapi2_app(|b| b.id_token_omits = vec!["iss".into()]).await;
+    refused(
+        &app,
+        "id_token_invalid",
+        "Jwt payload [iss] field is missing",
+    )
+    .await
+}
+
+async fn fapi2_missing_aud() -> String {
+    let app = fapi2_app(|b| b.id_token_omits = vec!["aud".into()]).await;
+    refused(
+        &app,
+        "id_token_invalid",
+        "Jwt payload [aud] field is missing",
+    )
+    .await
+}
+
+async fn fapi2_expired() -> String {
+    let app = fapi2_app(|b| b.id_token_lifetime_secs = -3600).await;
+    refused(&app, "id_token_invalid", "Jwt is expired").await
+}
+
+async fn fapi2_missing_exp() -> String {
+    let app = fapi2_app(|b| b.id_token_omits = vec!["exp".into()]).await;
+    refused(&app, "id_token_invalid", "TIME_CONSTRAINT_FAILURE").await
+}
+
+async fn fapi2_invalid_nonce() -> String {
+    let app = fapi2_app(|b| b.nonce_override = Some("another-nonce".into())).await;
+    refused(
+        &app,
+        "id_token_invalid",
+        "Jwt [nonce] does not match the login request",
+    )
+    .await
+}
+
+async fn fapi2_missing_nonce() -> String {
+    let app = fapi2_app(|b| b.id_token_omits = vec!["nonce".into()]).await;
+    refused(&app, "id_token_invalid", "nonce").await
+}
+
+async fn fapi2_null_alg() -> String {
+    let app = fapi2_app(|_| {}).await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    // With PAR the nonce is not in the URL: an unsigned token with any nonce fails on alg first.
+    let issuer = app.provider().issuer().to_string();
+    let now = auth0_axum::test_support::unix_now();
+    let claims =
+        json!({"iss": issuer, "sub": "demo|jane", "aud": CLIENT_ID, "iat": now, "exp": now + 600});
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    app.provider()
+        .behave(move |b| b.raw_id_token = Some(unsigned));
+    let callback = app
+        .decide(&app.client, &authorize, &[("user", "jane")])
+        .await;
+    let response = app.client.get(callback).send().await.unwrap();
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "id_token_invalid", "{html}");
+    assert!(
+        html.contains("BAD_FORMAT") || html.contains("[alg]"),
+        "{html}"
+    );
+    assert!(home(&app).await.contains("Welcome Guest"));
+    format!("{} id_token_invalid: alg none refused", status.as_u16())
+}
+
+async fn fapi2_wrong_response_iss() -> String {
+    let app =
+        fapi2_app(|b| b.response_iss_override = Some("https://evil.example.com/".into())).await;
+    refused_any(&app, "iss").await
+}
+
+async fn fapi2_no_response_iss() -> String {
+    let app = fapi2_app(|b| {
+        b.omit_response_iss = true;
+        b.unadvertise_response_iss = true;
+    })
+    .await;
+    refused_any(&app, "iss").await
+}
+
+/// Logs Jane in and asserts it was refused (any code), the page naming `named`.
+async fn refused_any(app: &TestApp, named: &str) -> String {
+    let response = app.login().await;
+    let status = response.status();
+    let html = response.text().await.unwrap_or_default();
+    assert!(
+        status.is_client_error() || status.is_server_error(),
+        "{status}: {html}"
+    );
+    assert!(html.contains(named), "{html}");
+    assert!(
+        home(app).await.contains("Welcome Guest"),
+        "someone was logged in"
+    );
+    format!("{} {}", status.as_u16(), error_code(&html))
+}
+
+/// The callback URL the provider sends the browser to, with `state` changed (or removed).
+async fn tampered_state(app: &TestApp, state: Option<&str>) -> String {
+    let authorize = app.start_login(&app.client, "/login").await;
+    let callback = app
+        .decide(&app.client, &authorize, &[("user", "jane")])
+        .await;
+    let tampered = with_param(&callback, "state", state);
+    let response = app.client.get(tampered).send().await.unwrap();
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    assert!(status.is_client_error(), "{status}: {html}");
+    assert!(
+        home(app).await.contains("Welcome Guest"),
+        "someone was logged in"
+    );
+    assert_eq!(
+        app.provider().token_request_count(),
+        0,
+        "the code was exchanged"
+    );
+    format!(
+        "{} {}; the code was not exchanged",
+        status.as_u16(),
+        error_code(&html)
+    )
+}
+
+async fn fapi2_invalid_state() -> String {
+    let app = fapi2_app(|_| {}).await;
+    tampered_state(&app, Some("another-state")).await
+}
+
+async fn fapi2_missing_state() -> String {
+    let app = fapi2_app(|_| {}).await;
+    tampered_state(&app, None).await
+}
+
+async fn fapi2_no_expires_in() -> String {
+    let app = fapi2_app(|b| b.omit_expires_in = true).await;
+    logs_in(&app).await;
+    fapi2_resource_call(&app).await + " (no expires_in)"
+}
+
+async fn fapi2_token_type_case() -> String {
+    let app = fapi2_app(|b| b.token_type_override = Some("dPoP".into())).await;
+    logs_in(&app).await;
+    fapi2_resource_call(&app).await + " (token_type \"dPoP\")"
+}
+
+async fn fapi2_discovery_issuer_mismatch() -> String {
+    let app = spawn_app_with(fapi2_options(Some(|b| {
+        b.discovery_issuer_override = Some("https://evil.example.com/".into())
+    })))
+    .await;
+    let response = app.get("/login").await;
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "provider_unavailable", "{html}");
+    format!(
+        "{} provider_unavailable: the document advertises another issuer",
+        status.as_u16()
+    )
 }

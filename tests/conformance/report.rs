@@ -41,8 +41,15 @@ pub fn markdown(outcomes: &[(&Module, Result<String, String>)]) -> String {
     }
     out.push_str(
         "\n## Not run yet\n\n\
-         - `fapi2-security-profile-final-client-test-plan`: its modules need a FAPI 2.0 client \
-         (`private_key_jwt`, PAR, DPoP), which this app does not have yet (issue 21, items 2 to 6).\n\
+         - `fapi2-security-profile-final-client-test-invalid-alternate-alg` (an ID token validly \
+         signed with another algorithm): the demo tenant signs only RS256; the app accepts only \
+         RS256 ID tokens (any other `alg` is `KEY_RETRIEVAL_ERROR`, unit-tested in `token_check`).\n\
+         - `fapi2-security-profile-final-client-test-rs-dpop-auth-scheme-case-insensitivity`: a \
+         resource server's own `use_dpop_nonce` challenge; `/call-api` does not retry a \
+         resource's nonce challenge yet.\n\
+         - The JARM modules (`fapi2-...-ensure-jarm-*`): they apply to the plan's `jarm` response \
+         mode; this app takes plain query responses (with RFC 9207's `iss`), and does not \
+         implement JARM.\n\
          - Front-channel logout and session management (`oidcc-client-test-rp-frontchannel-*`, \
          `oidcc-client-test-session-management`): Auth0 offers neither to regular web apps; this \
          app uses back-channel logout.\n",

@@ -61,6 +61,10 @@ pub struct Behaviour {
     pub omit_par_endpoint: bool,
     /// Discovery does not promise `iss` in authorization responses (RFC 9207).
     pub unadvertise_response_iss: bool,
+    /// Token answers carry no `expires_in`.
+    pub omit_expires_in: bool,
+    /// Token answers say this `token_type` (e.g. `dPoP`: case must not matter).
+    pub token_type_override: Option<String>,
     /// The token endpoint takes only requests with a DPoP proof.
     pub require_dpop: bool,
     /// The token endpoint wants this nonce in DPoP proofs (`use_dpop_nonce` otherwise).
@@ -112,6 +116,8 @@ impl Default for Behaviour {
             require_par: false,
             omit_par_endpoint: false,
             require_dpop: false,
+            omit_expires_in: false,
+            token_type_override: None,
             unadvertise_response_iss: false,
             dpop_nonce: None,
             authorize_error: None,

@@ -75,6 +75,12 @@ pub(super) async fn token(
         "expires_in": b.access_token_lifetime_secs,
         "scope": grant.request.scope,
     });
+    if b.omit_expires_in {
+        body.as_object_mut().map(|o| o.remove("expires_in"));
+    }
+    if let Some(token_type) = &b.token_type_override {
+        body["token_type"] = json!(token_type);
+    }
     if scopes.contains(&"offline_access") {
         let refresh_token = random_token(32);
         lock(&s.refresh_tokens).insert(refresh_token.clone(), grant.clone());
