@@ -10,6 +10,10 @@
 //   API_AUDIENCE         an API identifier: the client may then get RS256 JWT access tokens for it
 //                        by client_credentials (resource=API_AUDIENCE), as from an Auth0 API;
 //   REQUEST_STATS=1      count requests per path, readable at GET /__stats (JSON).
+// For the FAPI 2.0 scenario:
+//   FAPI2_CLIENT_JWKS    the client's public keys (a JWKS, JSON): the client must then authenticate
+//                        with private_key_jwt, push its authorization requests (PAR required) and
+//                        get DPoP-bound tokens (dpop_bound_access_tokens).
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PROVIDER_PORT || 4000);
@@ -17,6 +21,15 @@ const issuer = `http://127.0.0.1:${port}/`;
 const app = process.env.APP_BASE_URL || 'http://localhost:3000';
 const apps = [app, ...(process.env.EXTRA_APP_BASE_URLS || '').split(',').filter(Boolean)];
 const audience = process.env.API_AUDIENCE || '';
+const fapi2Jwks = process.env.FAPI2_CLIENT_JWKS ? JSON.parse(process.env.FAPI2_CLIENT_JWKS) : null;
+const fapi2Client = fapi2Jwks
+  ? {
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: fapi2Jwks,
+      dpop_bound_access_tokens: true,
+      require_pushed_authorization_requests: true,
+    }
+  : { token_endpoint_auth_method: 'client_secret_basic' };
 
 const configuration = {
   clients: [
@@ -25,7 +38,7 @@ const configuration = {
       client_secret: process.env.CLIENT_SECRET || 'e2e-secret-that-is-long-enough-for-hs256-0123456789',
       redirect_uris: [...apps.map((a) => `${a}/callback`), ...(process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean)],
       post_logout_redirect_uris: apps,
-      token_endpoint_auth_method: 'client_secret_basic',
+      ...fapi2Client,
       grant_types: audience ? ['authorization_code', 'client_credentials'] : ['authorization_code'],
       response_types: ['code'],
     },
@@ -46,6 +59,8 @@ const configuration = {
   },
   pkce: { required: () => process.env.PKCE_OPTIONAL !== '1' },
   features: {
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: Boolean(fapi2Jwks) },
+    dPoP: { enabled: true },
     clientCredentials: { enabled: Boolean(audience) },
     resourceIndicators: {
       enabled: true,

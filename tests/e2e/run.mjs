@@ -2,7 +2,8 @@
 // Debian's headless Chromium driven by playwright-core. App on localhost, provider on 127.0.0.1:
 // cross-site, as with a real Auth0 tenant. Screenshots of each final page go to target/e2e/.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -310,6 +311,49 @@ const scenarios = {
     } finally {
       await stop(demo);
       await stop(redis);
+    }
+    return null;
+  },
+
+  async a_fapi2_login_against_oidc_provider_requiring_par_dpop_and_private_key_jwt({ page }) {
+    // A second oidc-provider whose client must use private_key_jwt, push its authorization
+    // requests and get DPoP-bound tokens; the app in AUTH0_SECURITY_PROFILE=fapi2. A certified
+    // implementation of all three, checking ours independently.
+    const keyFile = join(root, 'crates', 'auth0-axum', 'tests', 'fixtures', 'client-assertion-rsa.pem');
+    const jwk = { ...createPublicKey(readFileSync(keyFile)).export({ format: 'jwk' }), alg: 'PS256', use: 'sig' };
+    const base = 'http://localhost:3400';
+    const fapiProvider = await start('oidc-provider-fapi2', process.execPath, [join(here, 'provider.mjs')], {
+      PROVIDER_PORT: '4100', APP_BASE_URL: base, CLIENT_ID: 'e2e-fapi2', REQUEST_STATS: '1',
+      FAPI2_CLIENT_JWKS: JSON.stringify({ keys: [jwk] }),
+    }, 'listening');
+    const fapiApp = await start('app-fapi2', binary, [], {
+      AUTH0_DOMAIN: 'http://127.0.0.1:4100',
+      AUTH0_CLIENT_ID: 'e2e-fapi2',
+      AUTH0_SECURITY_PROFILE: 'fapi2',
+      AUTH0_CLIENT_ASSERTION_SIGNING_KEY: keyFile,
+      AUTH0_CLIENT_ASSERTION_SIGNING_ALG: 'PS256',
+      APP_SECRET_KEY: SECRET_KEY,
+      APP_BASE_URL: base,
+      PORT: '3400',
+      RUST_LOG: 'info',
+    }, 'open http://localhost:3400/');
+    try {
+      const seen = [];
+      page.on('request', (r) => seen.push(r.url()));
+      await page.goto(`${base}/login`);
+      const authorize = seen.find((u) => u.includes('/authorize?'));
+      assert(authorize && new URL(authorize).searchParams.has('request_uri'), `not a pushed request: ${authorize}`);
+      assert(!new URL(authorize).searchParams.has('code_challenge'), 'the parameters travelled in the URL');
+      await signInAtProvider(page, 'Fapi User', base);
+      assert((await text(page)).includes('Welcome Fapi User!'), `not logged in: ${await text(page)}`);
+      const stats = await (await fetch('http://127.0.0.1:4100/__stats')).json();
+      // oidc-provider's PAR endpoint is /request; its token endpoint refused anything but a
+      // private_key_jwt assertion with a DPoP proof for this client, so the login proves both.
+      assert(stats['/request'] === 1 && stats['/oauth/token'] >= 1, `requests seen: ${JSON.stringify(stats)}`);
+      await page.screenshot({ path: join(shots, 'a_fapi2_login_against_oidc_provider_requiring_par_dpop_and_private_key_jwt.png') });
+    } finally {
+      await stop(fapiApp);
+      await stop(fapiProvider);
     }
     return null;
   },
