@@ -9,6 +9,7 @@
 // Usage: node bench/bench.mjs [--smoke] [--only ours,flask,...]
 //   --smoke: a few seconds per figure, BENCHMARKS.md untouched (the table goes to
 //            target/bench/BENCHMARKS.smoke.md); fails if any system cannot log in or serve.
+import { createPublicKey } from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -392,6 +393,7 @@ async function main() {
     results[s.key].loginCpuMs = ((cpuSeconds(running[s.key].pid) - cpu0[s.key]) * 1000) / P.logins;
     results[s.key].loginWallMs = wall[s.key] / P.logins;
   }
+  await measureFapi2Logins(running.ours);
 
   // 1. Authenticated GET / under load, alternating systems within each round.
   const statsBefore = await providerStats();
@@ -472,6 +474,40 @@ async function main() {
 
   await stop(provider);
   report();
+}
+
+// ---- what AUTH0_SECURITY_PROFILE=fapi2 costs a login -------------------------------------------
+// A second oidc-provider whose client must use private_key_jwt, PAR and DPoP (as in the e2e
+// suite), and ours in fapi2 against it (ES256 assertion key); logins alternate with ours (client
+// secret, no PAR, no DPoP) in the same run.
+const FAPI2_PORT = 3409;
+const FAPI2_PROVIDER_PORT = 4402;
+async function measureFapi2Logins(oursChild) {
+  const keyFile = join(root, 'crates', 'auth0-axum', 'tests', 'fixtures', 'client-assertion-ec.pem');
+  const jwk = { ...createPublicKey(readFileSync(keyFile)).export({ format: 'jwk' }), alg: 'ES256', use: 'sig' };
+  log(`== ${P.logins} logins each, ours and ours with AUTH0_SECURITY_PROFILE=fapi2, alternating`);
+  const fapiProvider = spawnLogged('oidc-provider-fapi2', process.execPath, [join(root, 'tests', 'e2e', 'provider.mjs')], {
+    PROVIDER_PORT: String(FAPI2_PROVIDER_PORT), APP_BASE_URL: base(FAPI2_PORT), CLIENT_ID: 'bench-fapi2',
+    FAPI2_CLIENT_JWKS: JSON.stringify({ keys: [jwk] }),
+  });
+  await firstOk(`http://127.0.0.1:${FAPI2_PROVIDER_PORT}/.well-known/openid-configuration`, fapiProvider);
+  const system = {
+    key: 'fapi2', name: 'ours, fapi2', port: FAPI2_PORT, cmd: join(release, 'auth0-login'), args: [], cwd: '/', session: /^auth0_session$/,
+  };
+  const { child } = await start(system, {
+    AUTH0_DOMAIN: `http://127.0.0.1:${FAPI2_PROVIDER_PORT}`, AUTH0_CLIENT_ID: 'bench-fapi2', AUTH0_CLIENT_SECRET: '',
+    AUTH0_SECURITY_PROFILE: 'fapi2', AUTH0_CLIENT_ASSERTION_SIGNING_KEY: keyFile, AUTH0_CLIENT_ASSERTION_SIGNING_ALG: 'ES256',
+  });
+  try {
+    await login(system);
+    const pair = [{ key: 'ours', child: oursChild, system: systems.find((s) => s.key === 'ours') }, { key: 'fapi2', child, system }];
+    const cpu0 = Object.fromEntries(pair.map((p) => [p.key, cpuSeconds(p.child.pid)]));
+    for (let i = 0; i < P.logins; i++) for (const p of rotate(pair, i)) await login(p.system);
+    results.fapi2 = Object.fromEntries(pair.map((p) => [p.key, ((cpuSeconds(p.child.pid) - cpu0[p.key]) * 1000) / P.logins]));
+  } finally {
+    await stop(child);
+    await stop(fapiProvider);
+  }
 }
 
 // ---- the table -----------------------------------------------------------------------------
@@ -592,6 +628,10 @@ function report() {
     table,
     '',
     ...(errs.length ? ['Errors reported by wrk (counted in the figures above):', ...errs.map((e) => `- ${e}`), ''] : []),
+    '## What FAPI 2.0 costs a login',
+    '',
+    `CPU ms per login, ${P.logins} logins each, alternating in this run: ours with a client secret ${fmt(R.fapi2?.ours, 2)}; ours with \`AUTH0_SECURITY_PROFILE=fapi2\` (a pushed authorization request, an ES256 Private Key JWT assertion on PAR and on the token request, a DPoP proof on each, against an oidc-provider client that requires all three) ${fmt(R.fapi2?.fapi2, 2)} (${ratio(R.fapi2?.fapi2, R.fapi2?.ours)}). The difference is the extra request to the PAR endpoint and four ES256 signatures.`,
+    '',
     '## The bearer API and the hot path',
     '',
     ...apiLines,
