@@ -38,11 +38,18 @@ pub async fn in_layout(State(state): State<AppState>, request: Request, next: Ne
         _ => None,
     };
     let status = error.status();
+    let retry_after = error.retry_after_secs();
     let page = ErrorPage {
         layout: Layout::new(&state, user.as_ref()),
         error,
     };
-    (status, page).into_response()
+    let mut response = (status, page).into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    response
 }
 
 /// Any path no route serves.

@@ -253,3 +253,30 @@ async fn a_jwe_userinfo_token_on_the_api_says_to_ask_for_an_audience() {
     );
     assert!(!remedy.contains("Turn off"), "{remedy}");
 }
+
+/// A 429 at the login's code exchange (Auth0's rate limit, with `x-ratelimit-reset`) is a 503
+/// "Auth0 is limiting requests, try again in N s" with `Retry-After`, not a refusal of the login.
+#[tokio::test]
+async fn a_rate_limited_code_exchange_is_a_503_saying_when_to_try_again() {
+    let app = spawn_app().await;
+    let authorize = app.start_login(&app.client, "/login").await;
+    let callback = app
+        .decide(&app.client, &authorize, &[("user", "jane")])
+        .await;
+    app.provider()
+        .behave(|b| b.rate_limited_for_secs = Some(42));
+    let response = app.client.get(callback).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((30..=43).contains(&retry), "Retry-After {retry}");
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "rate_limited", "{html}");
+    assert!(
+        html.contains("Auth0 is limiting requests, try again in"),
+        "{html}"
+    );
+}

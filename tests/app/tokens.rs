@@ -148,11 +148,14 @@ async fn a_revoked_refresh_token_ends_the_session_and_goes_to_login() {
 #[tokio::test]
 async fn a_refresh_the_provider_cannot_answer_keeps_the_session_and_calls_no_api() {
     let app = api_app(true).await;
-    login_as(&app, "jane", 30).await;
+    // A token that has already expired: nothing valid is left to call the API with.
+    login_as(&app, "jane", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     app.provider()
         .behave(|b| b.token_error = Some((503, "{}".into())));
     let response = app.get("/call-api").await;
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
     let html = response.text().await.unwrap();
     assert_eq!(error_code(&html), "token_refresh_failed");
     assert!(!html.contains("apiStatus"), "the API was called");
@@ -368,12 +371,14 @@ async fn a_role_in_the_configured_roles_claim_counts_too() {
 async fn a_hanging_token_endpoint_is_waited_for_once_not_at_every_call_api() {
     use std::time::{Duration, Instant};
     let app = api_app(true).await;
-    login_as(&app, "jane", 30).await;
+    // An expired token: the refresh is needed, nothing valid is left to fall back on.
+    login_as(&app, "jane", 1).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     app.provider().behave(|b| b.token_delay_ms = 60_000);
     let started = Instant::now();
     let response = app.get("/call-api").await;
     let first = started.elapsed();
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         error_code(&response.text().await.unwrap()),
         "token_refresh_failed"
@@ -385,7 +390,7 @@ async fn a_hanging_token_endpoint_is_waited_for_once_not_at_every_call_api() {
     for _ in 0..3 {
         let started = Instant::now();
         let response = app.get("/call-api").await;
-        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "a later request waited {:?} again",
@@ -454,4 +459,47 @@ async fn an_endless_api_answer_is_read_only_as_far_as_it_is_shown() {
         read < 16 * 1024 * 1024,
         "{read} bytes of the answer were taken in, not the 16 KB shown"
     );
+}
+
+/// Auth0's rate limit (429 `too_many_requests` with `x-ratelimit-*`) is not a refusal: at a
+/// refresh, the current token serves while it is valid; once it has expired, a 503 says when to
+/// try again (`Retry-After` from `x-ratelimit-reset`); the user stays logged in either way.
+#[tokio::test]
+async fn a_rate_limited_refresh_keeps_using_the_valid_token_then_answers_503_with_retry_after() {
+    let app = api_app(true).await;
+    login_as(&app, "jane", 3).await;
+    app.provider()
+        .behave(|b| b.rate_limited_for_secs = Some(30));
+    // 3 s left (inside the refresh window): the refresh is refused 429, the API is still called.
+    let (status, html) = call_api(&app).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(api_status(&html), "200", "{html}");
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let response = app.get("/call-api").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((20..=31).contains(&retry), "Retry-After {retry}");
+    let html = response.text().await.unwrap();
+    assert_eq!(error_code(&html), "rate_limited", "{html}");
+    assert!(html.contains("limiting requests"), "{html}");
+    assert!(
+        app.page("/").await.contains("Welcome Jane Doe!"),
+        "logged out by a rate limit"
+    );
+}
+
+/// A 5xx at a refresh with a token still valid: the current token serves.
+#[tokio::test]
+async fn an_outage_at_a_refresh_keeps_using_the_valid_token() {
+    let app = api_app(true).await;
+    login_as(&app, "jane", 30).await;
+    app.provider()
+        .behave(|b| b.token_error = Some((503, "{}".into())));
+    let (status, html) = call_api(&app).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(api_status(&html), "200", "{html}");
 }

@@ -44,6 +44,8 @@ pub(crate) struct ErrorDetails {
     pub retry: Option<String>,
     /// For the log only, never the page: what an operator needs to find the cause.
     pub log_detail: Option<String>,
+    /// Seconds for a `Retry-After` header (a 503 while the provider limits requests).
+    pub retry_after: Option<u64>,
 }
 
 impl AuthError {
@@ -64,6 +66,7 @@ impl AuthError {
             token_failures: Vec::new(),
             retry: None,
             log_detail: None,
+            retry_after: None,
         }))
     }
 
@@ -83,6 +86,18 @@ impl AuthError {
     pub fn with_token_failures(mut self, failures: Vec<Failure>) -> Self {
         self.0.token_failures = failures;
         self
+    }
+
+    /// A `Retry-After` of `secs` seconds on the answer (kept by an app's layout that re-renders
+    /// the page, see [`AuthError::retry_after_secs`]).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.0.retry_after = Some(secs);
+        self
+    }
+
+    /// The `Retry-After` seconds this error asks for, if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.0.retry_after
     }
 
     /// Detail for the log line this error gets when it is rendered.
@@ -237,6 +252,11 @@ impl IntoResponse for AuthError {
         .render()
         .unwrap_or_else(|_| self.0.title.clone());
         let mut response = (self.0.status, Html(page)).into_response();
+        if let Some(secs) = self.0.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         response.extensions_mut().insert(self);
         response
     }

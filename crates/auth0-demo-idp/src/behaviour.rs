@@ -61,6 +61,10 @@ pub struct Behaviour {
     pub omit_par_endpoint: bool,
     /// Discovery does not promise `iss` in authorization responses (RFC 9207).
     pub unadvertise_response_iss: bool,
+    /// The token endpoint answers 429 `too_many_requests`, as Auth0 does past a rate limit, with
+    /// `x-ratelimit-limit`, `x-ratelimit-remaining: 0` and `x-ratelimit-reset` this many seconds
+    /// ahead (no `Retry-After`, as Auth0's Authentication API).
+    pub rate_limited_for_secs: Option<i64>,
     /// Token answers carry no `expires_in`.
     pub omit_expires_in: bool,
     /// Token answers say this `token_type` (e.g. `dPoP`: case must not matter).
@@ -117,6 +121,7 @@ impl Default for Behaviour {
             omit_par_endpoint: false,
             require_dpop: false,
             omit_expires_in: false,
+            rate_limited_for_secs: None,
             token_type_override: None,
             unadvertise_response_iss: false,
             dpop_nonce: None,

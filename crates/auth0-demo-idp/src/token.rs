@@ -35,6 +35,26 @@ pub(super) async fn token(
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     let client = lock(&s.client).clone();
+    if let Some(secs) = lock(&s.behaviour).rate_limited_for_secs {
+        let reset = (unix_now() + secs).to_string();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::HeaderName::from_static("x-ratelimit-limit"),
+                    "100".into(),
+                ),
+                (
+                    header::HeaderName::from_static("x-ratelimit-remaining"),
+                    "0".into(),
+                ),
+                (header::HeaderName::from_static("x-ratelimit-reset"), reset),
+            ],
+            r#"{"error":"too_many_requests","error_description":"Global limit has been reached"}"#,
+        )
+            .into_response();
+    }
     if let Some((status, body)) = lock(&s.behaviour).token_error.clone() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();

@@ -166,15 +166,45 @@ where
                 .retry(state.config.app.route_path("/login"))
                 .into_response())
             }
-            Err(RefreshError::Unavailable(why)) => Err(AuthError::new(
-                StatusCode::BAD_GATEWAY,
-                "token_refresh_failed",
-                "Your access token could not be renewed",
-                "The provider did not answer the refresh of your access token, so the API was not called (with an expired token it would refuse anyway).",
-            )
-            .check("Try again in a moment: you are still logged in.")
-            .log_detail(why)
-            .into_response()),
+            Err(err @ (RefreshError::Unavailable(_) | RefreshError::RateLimited { .. })) => {
+                // An outage or Auth0's rate limit is not a refusal: the current token serves
+                // while it is valid; without one, a 503 says when to try again.
+                if let (Some(token), Some(at)) = (&user.access_token, user.token_expires_at)
+                    && at > now
+                {
+                    tracing::info!(error = %err, left_secs = at - now, "the refresh failed; using the current access token while it is valid");
+                    return Ok(AccessToken {
+                        token: token.clone(),
+                        dpop: bound(user.token_type.as_deref()),
+                    });
+                }
+                Err(refresh_unavailable_page(err).into_response())
+            }
         }
+    }
+}
+
+/// The page when no valid token is left and the provider cannot renew it: 503 with `Retry-After`.
+fn refresh_unavailable_page(err: RefreshError) -> AuthError {
+    match err {
+        RefreshError::RateLimited { retry_after } => {
+            let secs = retry_after.unwrap_or(10);
+            AuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "rate_limited",
+                "Auth0 is limiting requests",
+                format!("Your access token could not be renewed: Auth0 is limiting requests. Try again in {secs} s; you are still logged in."),
+            )
+            .retry_after(secs)
+        }
+        other => AuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "token_refresh_failed",
+            "Your access token could not be renewed",
+            "The provider did not answer the refresh of your access token, and the one you had has expired, so the API was not called.",
+        )
+        .check("Try again in a moment: you are still logged in.")
+        .retry_after(10)
+        .log_detail(other.to_string()),
     }
 }

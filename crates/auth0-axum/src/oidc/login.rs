@@ -272,10 +272,17 @@ impl LoginClient {
             ("redirect_uri", self.redirect_uri.as_str()),
             ("code_verifier", pkce_verifier),
         ];
-        let (status, body) = self
+        let answer = self
             .post_token(metadata, &form, CODE_EXCHANGE_TIMEOUT)
             .await
             .map_err(LoginError::ExchangeUnreachable)?;
+        let (status, body) = (answer.status, answer.body);
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            // Auth0's rate limit: not a refusal of this login; the browser may try again.
+            return Err(LoginError::RateLimited {
+                retry_after: answer.retry_after,
+            });
+        }
         if status.is_server_error() {
             // An outage, whatever the body says: not a refusal of this code.
             return Err(LoginError::ExchangeUnreachable(format!(

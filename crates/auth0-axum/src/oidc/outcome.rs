@@ -85,6 +85,9 @@ pub enum LoginError {
     AuthorizeRefused { error: String, description: String },
     #[error("the token endpoint could not be used: {0}")]
     ExchangeUnreachable(String),
+    /// 429: the tenant is limiting requests (Auth0's rate limits); try again after this long.
+    #[error("the token endpoint is limiting requests (429)")]
+    RateLimited { retry_after: Option<u64> },
     /// The provider refused the code (OAuth `error` and `error_description`).
     #[error("the token endpoint refused the code: HTTP {status} {error}")]
     ExchangeRejected {
@@ -277,6 +280,12 @@ pub enum RefreshError {
     /// The provider could not be used; the session is kept.
     #[error("the token endpoint could not be used: {0}")]
     Unavailable(String),
+    /// 429: the tenant is limiting requests; the session is kept.
+    #[error("the token endpoint is limiting requests (429)")]
+    RateLimited {
+        /// Seconds to wait, when the tenant said.
+        retry_after: Option<u64>,
+    },
     /// The answer's ID token failed its checks, or names another user or issuer than the
     /// login's (OIDC Core 12.2): its tokens are not used.
     #[error("the ID token of the refresh answer failed its checks: {summary}")]

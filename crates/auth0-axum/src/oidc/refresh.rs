@@ -56,6 +56,7 @@ impl LoginClient {
                 }
             }
             Ok(_) => *self.outage_slot() = None,
+            Err(RefreshError::RateLimited { .. }) => self.refreshes.forget(refresh_token),
             Err(RefreshError::Refused(_) | RefreshError::IdTokenInvalid { .. }) => {}
         }
         result
@@ -93,10 +94,16 @@ impl LoginClient {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
-        let (status, body) = self
+        let answer = self
             .post_token(&metadata, &form, REFRESH_TIMEOUT)
             .await
             .map_err(RefreshError::Unavailable)?;
+        let (status, body) = (answer.status, answer.body);
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(RefreshError::RateLimited {
+                retry_after: answer.retry_after,
+            });
+        }
         if !status.is_success() {
             let error = serde_json::from_slice::<OAuthError>(&body).ok();
             return Err(match error {

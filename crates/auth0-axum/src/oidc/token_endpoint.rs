@@ -21,6 +21,25 @@ static DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 pub(super) struct Answer {
     pub status: reqwest::StatusCode,
     pub body: Vec<u8>,
+    /// How long the provider asks us to wait (`Retry-After`, else Auth0's `x-ratelimit-reset`).
+    pub retry_after: Option<u64>,
+}
+
+/// Seconds to wait, from `Retry-After` (seconds) or `x-ratelimit-reset` (Auth0: unix time of
+/// the reset), at most an hour.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let secs = match (number("retry-after"), number("x-ratelimit-reset")) {
+        (Some(secs), _) => secs,
+        (None, Some(reset)) => reset.saturating_sub(crate::primitives::unix_now()),
+        (None, None) => return None,
+    };
+    Some(u64::try_from(secs.clamp(1, 3600)).unwrap_or(1))
 }
 
 impl LoginClient {
@@ -88,6 +107,7 @@ impl LoginClient {
                 .await
                 .map_err(|e| describe_reqwest(&e))?;
             let status = response.status();
+            let wait = retry_after(response.headers());
             let nonce = response
                 .headers()
                 .get(&DPOP_NONCE)
@@ -110,6 +130,7 @@ impl LoginClient {
             return Ok(Answer {
                 status,
                 body: bytes.to_vec(),
+                retry_after: wait,
             });
         }
     }
@@ -120,12 +141,10 @@ impl LoginClient {
         metadata: &Metadata,
         form: &[(&str, &str)],
         timeout: std::time::Duration,
-    ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    ) -> Result<Answer, String> {
         let form: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        let answer = self
-            .post_as_client(&metadata.token_endpoint, &form, metadata, timeout)
-            .await?;
-        Ok((answer.status, answer.body))
+        self.post_as_client(&metadata.token_endpoint, &form, metadata, timeout)
+            .await
     }
 
     /// RFC 9126: posts the parameters, authenticated as the token endpoint is; the `request_uri`.
@@ -140,7 +159,7 @@ impl LoginClient {
             .ok_or(AuthorizeError::ParUnsupported)?;
         // client_id is added again by the authentication.
         form.retain(|(k, _)| *k != "client_id");
-        let Answer { status, body } = self
+        let Answer { status, body, .. } = self
             .post_as_client(&endpoint, &form, metadata, PAR_TIMEOUT)
             .await
             .map_err(AuthorizeError::ParUnavailable)?;

@@ -80,6 +80,18 @@ impl From<LoginError> for AuthError {
             )
             .check("Log in again: the provider will ask for your password.")
             .retry("/login"),
+            LoginError::RateLimited { retry_after } => {
+                let secs = retry_after.unwrap_or(10);
+                AuthError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "rate_limited",
+                    "Auth0 is limiting requests",
+                    format!("Auth0 is limiting requests, try again in {secs} s. Your login was not refused: nothing is wrong with your account or this app's settings."),
+                )
+                .check("If this happens often, the tenant's rate limits are being reached: see Auth0's Rate Limit Policy for your plan.")
+                .retry("/login")
+                .retry_after(secs)
+            }
             err @ (LoginError::ExchangeUnreachable(_) | LoginError::ExchangeRejected { .. }) => {
                 token_endpoint_page(err)
             }
