@@ -106,3 +106,12 @@ async fn a_refresh_authenticates_with_a_fresh_assertion_too() {
     assert_eq!(app.provider().refresh_count(), 2);
     assert_eq!(app.provider().last_client_auth(), Some("private_key_jwt"));
 }
+
+/// Revocation at logout authenticates with an assertion too (the tenant takes nothing else).
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_with_an_assertion() {
+    let app = app_with_key("client-assertion-ec.pem", "ES256").await;
+    assert_eq!(app.login().await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/logout").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.provider().revocation_count(), 1);
+}

@@ -503,3 +503,32 @@ async fn an_outage_at_a_refresh_keeps_using_the_valid_token() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert_eq!(api_status(&html), "200", "{html}");
 }
+
+/// Logout revokes the refresh token at the tenant (RFC 7009, authenticated as a token request):
+/// a copy of the session taken before cannot renew its tokens any more.
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_at_the_provider() {
+    let app = api_app(true).await;
+    let copy = login_as(&app, "jane", 30).await;
+    let logout = app.get("/logout").await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.provider().revocation_count(),
+        1,
+        "the refresh token was not revoked"
+    );
+    // The copy (cookie mode: it still opens) can no longer refresh: the refusal ends it.
+    let response = app
+        .get_with_cookie(
+            "/call-api",
+            &format!("{}={copy}", auth0_axum::test_support::COOKIE_NAME),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(app.provider().refresh_count(), 1, "one refused refresh");
+}

@@ -150,6 +150,8 @@ struct IdpState {
     /// Pushed authorization requests (RFC 9126), by `request_uri`: their parameters, used once.
     pushed: Mutex<ExpiringMap<HashMap<String, String>>>,
     par_requests: AtomicUsize,
+    /// Refresh tokens revoked at `/oauth/revoke`.
+    revocations: AtomicUsize,
     codes: Mutex<ExpiringMap<Grant>>,
     access_tokens: Mutex<ExpiringMap<Map<String, Value>>>,
     /// Refresh token -> what it renews; each is usable once (rotation).
@@ -210,6 +212,7 @@ impl DemoProvider {
             interactions: Mutex::new(ExpiringMap::new(INTERACTION_TTL, MAX_RECORDS)),
             pushed: Mutex::new(ExpiringMap::new(PAR_TTL, MAX_RECORDS)),
             par_requests: AtomicUsize::new(0),
+            revocations: AtomicUsize::new(0),
             codes: Mutex::new(ExpiringMap::new(CODE_TTL, MAX_RECORDS)),
             access_tokens: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
             refresh_tokens: Mutex::new(ExpiringMap::new(REFRESH_TOKEN_TTL, MAX_RECORDS)),
@@ -267,6 +270,11 @@ impl DemoProvider {
         if !published.iter().any(|k| k == kid) {
             published.push(kid.to_string());
         }
+    }
+
+    /// How many refresh tokens were revoked (RFC 7009, `/oauth/revoke`).
+    pub fn revocation_count(&self) -> usize {
+        self.state.revocations.load(Ordering::SeqCst)
     }
 
     /// How many pushed authorization requests were made.

@@ -20,6 +20,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/authorize/decision", post(authorize::decision))
         .route("/oauth/token", post(token::token))
         .route("/oauth/par", post(authorize::pushed))
+        .route("/oauth/revoke", post(token::revoke))
         .route("/userinfo", get(token::userinfo))
         .route("/oidc/logout", get(logout::end_session))
         .route("/v2/logout", get(logout::v2_logout))
@@ -54,6 +55,7 @@ async fn discovery(State(s): State<Shared>) -> Response {
         "authorization_endpoint": format!("{iss}authorize"),
         "token_endpoint": format!("{iss}oauth/token"),
         "userinfo_endpoint": format!("{iss}userinfo"),
+        "revocation_endpoint": format!("{iss}oauth/revoke"),
         "jwks_uri": jwks_uri,
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],

@@ -399,3 +399,24 @@ pub(super) async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Res
             .into_response(),
     }
 }
+
+/// `POST /oauth/revoke` (RFC 7009), as Auth0's: the client authenticates; a known refresh token
+/// is revoked (its later use is `invalid_grant`); the answer is 200 either way.
+pub(super) async fn revoke(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let client = lock(&s.client).clone();
+    if let Err((status, error, description)) =
+        client_auth::authenticate(&s, &client, &headers, &form)
+    {
+        return oauth_error(status, error, &description);
+    }
+    if let Some(token) = form.get("token")
+        && lock(&s.refresh_tokens).take(token).is_some()
+    {
+        s.revocations.fetch_add(1, Ordering::SeqCst);
+    }
+    StatusCode::OK.into_response()
+}

@@ -80,6 +80,8 @@ pub struct Metadata {
     pub par_endpoint: Option<Url>,
     /// RFC 9126 `require_pushed_authorization_requests`: only pushed requests are accepted.
     pub par_required: bool,
+    /// RFC 7009 `revocation_endpoint` (Auth0: `/oauth/revoke`).
+    pub revocation_endpoint: Option<Url>,
 }
 
 /// Why the provider could not be used, for the 503 page and the log.
@@ -256,6 +258,10 @@ impl Provider {
         let flag = |name: &str| raw.get(name).and_then(Value::as_bool).unwrap_or(false);
         let response_iss = flag("authorization_response_iss_parameter_supported");
         let par_required = flag("require_pushed_authorization_requests");
+        let revocation_endpoint = raw
+            .get("revocation_endpoint")
+            .and_then(Value::as_str)
+            .and_then(|u| Url::parse(u).ok());
         let par_endpoint = raw
             .get("pushed_authorization_request_endpoint")
             .and_then(Value::as_str)
@@ -304,6 +310,7 @@ impl Provider {
             response_iss,
             par_endpoint,
             par_required,
+            revocation_endpoint,
         })
     }
 }

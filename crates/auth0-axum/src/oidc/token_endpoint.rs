@@ -11,6 +11,8 @@ use super::outcome::AuthorizeError;
 use super::{ClientAuth, LoginClient, Metadata, describe_reqwest};
 use crate::config::ClientCredentials;
 
+/// The longest a logout waits for the revocation endpoint.
+const REVOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// The longest a login waits for the PAR endpoint.
 const PAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -132,6 +134,31 @@ impl LoginClient {
                 body: bytes.to_vec(),
                 retry_after: wait,
             });
+        }
+    }
+
+    /// RFC 7009: revokes a refresh token at the tenant (Auth0 then revokes the grant's refresh
+    /// tokens), authenticated as a token request. Best effort, within 3 s: the caller logs out
+    /// whatever the answer; the reason is returned for the log.
+    pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<(), String> {
+        let metadata = self.provider.metadata().await.map_err(|f| f.reason)?;
+        let Some(endpoint) = metadata.revocation_endpoint.clone() else {
+            return Err("the tenant advertises no revocation_endpoint".into());
+        };
+        let form = [
+            ("token", refresh_token.to_string()),
+            ("token_type_hint", "refresh_token".to_string()),
+        ];
+        let answer = self
+            .post_as_client(&endpoint, &form, &metadata, REVOKE_TIMEOUT)
+            .await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the revocation endpoint answered HTTP {}",
+                answer.status
+            ))
         }
     }
 

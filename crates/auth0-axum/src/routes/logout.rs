@@ -83,8 +83,24 @@ pub async fn logout(
 
 /// Ends the session here, then sends the browser to end the provider's too.
 async fn end_everywhere(state: &AppState, session: &AppSession) -> Result<Redirect, AuthError> {
+    // The refresh token dies with the session: revoked at the tenant (RFC 7009), so a copy of
+    // the session taken earlier cannot renew its tokens.
+    let refresh_token = session
+        .user()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|user| user.refresh_token);
     let sid = session.end().await?;
     tracing::info!("logged out");
+    if let Some(token) = refresh_token {
+        match state.oidc.revoke_refresh_token(&token).await {
+            Ok(()) => tracing::info!("refresh token revoked at the provider"),
+            Err(why) => {
+                tracing::warn!(reason = %why, "the refresh token could not be revoked at logout")
+            }
+        }
+    }
     Ok(match state.oidc.logout_url(sid.as_deref()).await {
         Ok(url) => Redirect::to(url.as_str()),
         Err(failure) => {
