@@ -98,6 +98,7 @@ async fn a_login_older_than_ten_minutes_is_refused() {
         max_age: None,
         organization: None,
         silent: false,
+        acr_values: None,
     };
     let response = reqwest::Client::new()
         .get(format!("{}/callback?code=c&state=old-state", app.base))

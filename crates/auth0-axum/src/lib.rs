@@ -36,7 +36,9 @@ pub use auth0::{Auth0, Readiness};
 pub use bearer::{BearerClaims, BearerRefusal};
 pub use config::{Auth0Config, ConfigErrors, Problem, load_dotenv};
 pub use error::{AuthError, LogoutPrompt};
-pub use extract::{AccessToken, AuthSession, Permission, RecentLogin, RequirePermission, User};
+pub use extract::{
+    AccessToken, AuthSession, Permission, RecentLogin, RequireMfa, RequirePermission, User,
+};
 pub use hooks::{LoginCompleted, SessionClaims};
 pub use oidc::IssuerKeys;
 pub use session::{SessionLayer, SessionService};

@@ -40,6 +40,10 @@ async fn orders(_user: User) -> &'static str {
     "your orders"
 }
 
+async fn vault(auth0_axum::RequireMfa(user): auth0_axum::RequireMfa) -> String {
+    format!("the vault, for {} ({})", user.name(), user.amr().join(","))
+}
+
 async fn me(user: User) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "claims": user.claims(),
@@ -52,7 +56,8 @@ fn shop(auth: Auth0, routes_at: Option<&str>) -> Router {
     let pages = Router::new()
         .route("/", get(home))
         .route("/orders", get(orders))
-        .route("/me", get(me));
+        .route("/me", get(me))
+        .route("/vault", get(vault));
     let pages = match routes_at {
         None => pages.merge(auth.router()),
         Some(prefix) => pages.nest(prefix, auth.router()),
@@ -366,4 +371,32 @@ async fn a_hook_cannot_send_the_browser_to_another_site() {
     assert_eq!(callback.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(callback.headers().get(LOCATION).is_none());
     assert_eq!(shop.get("/").await.text().await.unwrap(), "guest");
+}
+
+/// `RequireMfa`: a page behind multi-factor sends the browser to log in with the MFA policy as
+/// `acr_values`, and opens once the login shows `mfa`; a tenant that ignores `acr_values` (no MFA
+/// configured) cannot downgrade it: `/callback` refuses the login with a page of its own.
+#[tokio::test]
+async fn a_page_behind_mfa_asks_for_it_and_a_login_without_it_is_refused() {
+    let shop = serve(|c| c, None, "").await;
+    let to_login = shop.get("/vault").await;
+    let login = location(&to_login);
+    assert!(
+        login.starts_with("/login?acr_values=http%3A%2F%2Fschemas.openid.net%2Fpape%2Fpolicies%2F2007%2F06%2Fmulti-factor"),
+        "{login}"
+    );
+    let callback = shop.log_in_from("/vault", "jane").await;
+    assert_eq!(location(&callback), "/vault");
+    let page = shop.get("/vault").await.text().await.unwrap();
+    assert!(page.contains("mfa"), "{page}");
+
+    // A tenant without MFA: acr_values ignored, no mfa in amr.
+    let downgraded = serve(|c| c, None, "").await;
+    downgraded.provider.behave(|b| b.ignore_acr_values = true);
+    let callback = downgraded.log_in_from("/vault", "jane").await;
+    assert_eq!(callback.status(), StatusCode::FORBIDDEN);
+    let html = callback.text().await.unwrap();
+    assert!(html.contains("mfa_not_performed"), "{html}");
+    assert!(html.contains("Multi-factor"), "{html}");
+    assert_eq!(downgraded.get("/").await.text().await.unwrap(), "guest");
 }

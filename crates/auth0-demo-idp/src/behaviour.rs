@@ -65,6 +65,8 @@ pub struct Behaviour {
     /// `x-ratelimit-limit`, `x-ratelimit-remaining: 0` and `x-ratelimit-reset` this many seconds
     /// ahead (no `Retry-After`, as Auth0's Authentication API).
     pub rate_limited_for_secs: Option<i64>,
+    /// Like a tenant without MFA: `acr_values` is ignored (no `acr`, no `mfa` in `amr`).
+    pub ignore_acr_values: bool,
     /// Token answers carry no `expires_in`.
     pub omit_expires_in: bool,
     /// Token answers say this `token_type` (e.g. `dPoP`: case must not matter).
@@ -121,6 +123,7 @@ impl Default for Behaviour {
             omit_par_endpoint: false,
             require_dpop: false,
             omit_expires_in: false,
+            ignore_acr_values: false,
             rate_limited_for_secs: None,
             token_type_override: None,
             unadvertise_response_iss: false,

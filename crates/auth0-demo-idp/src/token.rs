@@ -336,6 +336,7 @@ fn id_token(
         .acr_values
         .as_deref()
         .and_then(|a| a.split(' ').next())
+        .filter(|_| !b.ignore_acr_values)
     {
         claims.insert("acr".into(), json!(acr));
         claims.insert("amr".into(), json!(["pwd", "mfa"]));

@@ -6,6 +6,7 @@
 //! | [`User`] | `/login?returnTo=<this page>` | - |
 //! | `Option<User>` | `None` | - |
 //! | [`RecentLogin<MAX_AGE>`] | `/login?...` | `/login?max_age=MAX_AGE&...` |
+//! | [`RequireMfa`] | `/login?...` | `/login?acr_values=<MFA policy>&...` |
 //! | [`RequirePermission<P>`] | `/login?...` | 403 page naming `P` |
 //! | [`AccessToken`] | `/login?...` | a refresh, or a silent login |
 //! | [`AuthSession`] | the session, to read or end | |
@@ -229,6 +230,41 @@ where
                 &auth.0,
                 parts,
                 &[("max_age", &MAX_AGE.to_string())],
+            )),
+        }
+    }
+}
+
+/// A page that needs multi-factor authentication (step-up): the user's login must show `mfa` in
+/// `amr` (and the multi-factor `acr`), else the browser goes to log in again with
+/// `acr_values=<the MFA policy>&returnTo=<here>`. `/callback` refuses a login that asked for MFA
+/// and came back without it (Auth0 ignores `acr_values` when the tenant has no MFA), so the page
+/// cannot be reached by a login that was silently downgraded.
+///
+/// ```
+/// use auth0_axum::RequireMfa;
+/// async fn transfer_money(RequireMfa(user): RequireMfa) -> String {
+///     format!("{} passed a second factor", user.name())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct RequireMfa(pub User);
+
+impl<S> FromRequestParts<S> for RequireMfa
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth0::from_ref(state);
+        match current_user(parts, state).await? {
+            Some(user) if user.amr.iter().any(|m| m == "mfa") => Ok(RequireMfa(User(user))),
+            _ => Err(to_login(
+                &auth.0,
+                parts,
+                &[("acr_values", crate::oidc::MFA_POLICY)],
             )),
         }
     }

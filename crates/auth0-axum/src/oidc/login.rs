@@ -14,7 +14,7 @@ use url::Url;
 
 use super::client::OAuthError;
 use super::outcome::{
-    AuthorizeError, LoginError, VerifiedLogin, check_auth_time, check_organization,
+    AuthorizeError, LoginError, VerifiedLogin, check_auth_time, check_organization, check_step_up,
 };
 use super::params::AuthorizeParams;
 use super::userinfo::wants_userinfo;
@@ -91,6 +91,7 @@ impl LoginClient {
             max_age: params.max_age,
             organization: params.organization.clone(),
             silent: params.is_silent(),
+            acr_values: params.acr_values.clone(),
         }
     }
 
@@ -198,6 +199,9 @@ impl LoginClient {
             check_auth_time(claims, max_age, unix_now(), DEFAULT_LEEWAY_SECS)?;
         }
         let (auth_time, acr, amr) = auth_context(claims);
+        if let Some(asked) = &tx.acr_values {
+            check_step_up(asked, acr.as_deref(), &amr)?;
+        }
         let mut profile: Map<String, Value> = claims
             .iter()
             .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))

@@ -35,7 +35,7 @@ pub use backchannel::LogoutTokenError;
 pub use client::LoginClient;
 pub use issuer_keys::IssuerKeys;
 pub use jwks::{JWKS_FAILURE_MEMORY, MAX_UNKNOWN_KID_REFETCHES};
-pub use outcome::{AuthorizeError, LoginError};
+pub use outcome::{AuthorizeError, LoginError, MFA_POLICY};
 pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
 pub use refresh::{LoginIdentity, RefreshError, granted};
 use single_flight::SingleFlight;

@@ -99,6 +99,13 @@ pub enum LoginError {
     },
     #[error("the provider sent no ID token")]
     NoIdToken,
+    /// The login asked for `acr_values` (multi-factor) and came back without it.
+    #[error("the login asked for {asked} and came back with acr {got_acr:?}, amr {got_amr:?}")]
+    StepUpNotPerformed {
+        asked: String,
+        got_acr: Option<String>,
+        got_amr: Vec<String>,
+    },
     #[error("the ID token failed validation: {}", .0.summary())]
     IdTokenInvalid(Box<CheckReport>),
     /// The login asked for an organization and the ID token is not for it (`org_id`/`org_name`).
@@ -327,4 +334,24 @@ pub enum AuthorizeError {
     },
     /// The PAR endpoint did not answer usably.
     ParUnavailable(String),
+}
+
+/// Auth0's (and OpenID's) multi-factor policy, as `acr_values` asks for it.
+pub const MFA_POLICY: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
+/// A login that asked for `acr_values` must come back with one of them as `acr`, and with `mfa`
+/// in `amr` when the multi-factor policy was asked: Auth0 ignores `acr_values` when the tenant
+/// has no MFA, and the login would otherwise pass for a step-up it was not.
+pub fn check_step_up(asked: &str, acr: Option<&str>, amr: &[String]) -> Result<(), LoginError> {
+    let acr_ok = acr.is_some_and(|a| asked.split_whitespace().any(|v| v == a));
+    let mfa_ok =
+        !asked.split_whitespace().any(|v| v == MFA_POLICY) || amr.iter().any(|m| m == "mfa");
+    if acr_ok && mfa_ok {
+        return Ok(());
+    }
+    Err(LoginError::StepUpNotPerformed {
+        asked: asked.to_string(),
+        got_acr: acr.map(str::to_string),
+        got_amr: amr.to_vec(),
+    })
 }

@@ -174,6 +174,10 @@ pub struct LoginTransaction {
     /// A silent login (`prompt=none`): "login required" returns the browser as a guest.
     #[serde(rename = "q", default, skip_serializing_if = "std::ops::Not::not")]
     pub silent: bool,
+    /// `acr_values` asked for: the ID token's `acr` must be one of them, and multi-factor must
+    /// show in `amr` when the MFA policy was asked (step-up that cannot be downgraded).
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
 }
 
 impl LoginTransaction {

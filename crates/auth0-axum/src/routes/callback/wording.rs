@@ -80,6 +80,20 @@ impl From<LoginError> for AuthError {
             )
             .check("Log in again: the provider will ask for your password.")
             .retry("/login"),
+            LoginError::StepUpNotPerformed { asked, got_acr, got_amr } => AuthError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_not_performed",
+                "The login did not include the extra verification this page needs",
+                format!(
+                    "This page asked for {} and the provider's answer does not show it (acr {}, amr [{}]), so nobody was logged in.",
+                    text::quote(&asked),
+                    got_acr.as_deref().map(text::quote).unwrap_or_else(|| "(none)".into()),
+                    got_amr.iter().map(|m| text::quote(m)).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .check("If you run this app: Auth0 ignores acr_values when the tenant has no multi-factor policy. Turn on MFA (Security > Multi-factor Auth) or require it in an Action for this application.")
+            .check("Otherwise: log in again and complete the second factor when asked.")
+            .retry("/login"),
             LoginError::RateLimited { retry_after } => {
                 let secs = retry_after.unwrap_or(10);
                 AuthError::new(

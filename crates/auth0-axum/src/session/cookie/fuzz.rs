@@ -36,6 +36,7 @@ fn app() -> Router {
             max_age: None,
             organization: None,
             silent: false,
+            acr_values: None,
         };
         match AppSession::new(session, Capacity::Cookie)
             .add_login(tx)
