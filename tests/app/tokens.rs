@@ -532,3 +532,32 @@ async fn logout_revokes_the_refresh_token_at_the_provider() {
     );
     assert_eq!(app.provider().refresh_count(), 1, "one refused refresh");
 }
+
+/// A copy of the cookie taken before a refresh, used after it, presents the spent refresh token:
+/// the app does not hand it the new tokens (no answer memory keyed by the refresh token), so the
+/// provider's reuse detection sees it, refuses it, and revokes the family: the copy is logged out,
+/// and so is the session it was copied from at its next refresh (Auth0's rotation semantics).
+#[tokio::test]
+async fn a_copied_cookie_from_before_a_refresh_trips_the_providers_reuse_detection() {
+    let app = api_app(true).await;
+    let copy = login_as(&app, "jane", 30).await;
+    let copy = format!("{}={copy}", auth0_axum::test_support::COOKIE_NAME);
+    let (status, html) = call_api(&app).await;
+    assert_eq!(
+        (status, api_status(&html)),
+        (StatusCode::OK, "200"),
+        "{html}"
+    );
+    assert_eq!(app.provider().refresh_count(), 1);
+    let stolen = app.get_with_cookie("/call-api", &copy).await;
+    assert_eq!(
+        stolen.status(),
+        StatusCode::SEE_OTHER,
+        "the copy got tokens"
+    );
+    assert_eq!(app.provider().reuse_detection_count(), 1);
+    // The family is revoked: the original session's next refresh is refused too.
+    let response = app.get("/call-api").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).starts_with("/login"));
+}

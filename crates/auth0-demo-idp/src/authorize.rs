@@ -251,6 +251,7 @@ pub(super) async fn decision(State(s): State<Shared>, Form(d): Form<Decision>) -
             Grant {
                 request: request.clone(),
                 user,
+                family: None,
             },
         );
         params.push(("code", code));

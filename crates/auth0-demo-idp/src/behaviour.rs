@@ -67,6 +67,9 @@ pub struct Behaviour {
     pub rate_limited_for_secs: Option<i64>,
     /// Like a tenant without MFA: `acr_values` is ignored (no `acr`, no `mfa` in `amr`).
     pub ignore_acr_values: bool,
+    /// Auth0's Rotation Overlap Period: a spent refresh token may be used again for this long
+    /// (0: a reuse is detected at once and revokes the token's family).
+    pub rotation_overlap_secs: i64,
     /// Token answers carry no `expires_in`.
     pub omit_expires_in: bool,
     /// Token answers say this `token_type` (e.g. `dPoP`: case must not matter).
@@ -123,6 +126,7 @@ impl Default for Behaviour {
             omit_par_endpoint: false,
             require_dpop: false,
             omit_expires_in: false,
+            rotation_overlap_secs: 0,
             ignore_acr_values: false,
             rate_limited_for_secs: None,
             token_type_override: None,

@@ -137,6 +137,8 @@ pub(crate) struct AuthRequest {
 pub(crate) struct Grant {
     request: AuthRequest,
     user: Map<String, Value>,
+    /// The refresh-token family (rotation): the first refresh token of the login.
+    family: Option<String>,
 }
 
 struct IdpState {
@@ -152,6 +154,11 @@ struct IdpState {
     par_requests: AtomicUsize,
     /// Refresh tokens revoked at `/oauth/revoke`.
     revocations: AtomicUsize,
+    /// Refresh tokens already used (rotation), with when: a reuse past the overlap period is
+    /// Auth0's reuse detection, which revokes the whole family.
+    spent_refresh_tokens: Mutex<ExpiringMap<(Grant, i64)>>,
+    revoked_families: Mutex<std::collections::HashSet<String>>,
+    reuse_detections: AtomicUsize,
     codes: Mutex<ExpiringMap<Grant>>,
     access_tokens: Mutex<ExpiringMap<Map<String, Value>>>,
     /// Refresh token -> what it renews; each is usable once (rotation).
@@ -213,6 +220,9 @@ impl DemoProvider {
             pushed: Mutex::new(ExpiringMap::new(PAR_TTL, MAX_RECORDS)),
             par_requests: AtomicUsize::new(0),
             revocations: AtomicUsize::new(0),
+            spent_refresh_tokens: Mutex::new(ExpiringMap::new(REFRESH_TOKEN_TTL, MAX_RECORDS)),
+            revoked_families: Mutex::new(std::collections::HashSet::new()),
+            reuse_detections: AtomicUsize::new(0),
             codes: Mutex::new(ExpiringMap::new(CODE_TTL, MAX_RECORDS)),
             access_tokens: Mutex::new(ExpiringMap::new(ACCESS_TOKEN_TTL, MAX_RECORDS)),
             refresh_tokens: Mutex::new(ExpiringMap::new(REFRESH_TOKEN_TTL, MAX_RECORDS)),
@@ -270,6 +280,12 @@ impl DemoProvider {
         if !published.iter().any(|k| k == kid) {
             published.push(kid.to_string());
         }
+    }
+
+    /// How many times a spent refresh token was used again past the overlap period (Auth0's
+    /// reuse detection: the token's family was revoked).
+    pub fn reuse_detection_count(&self) -> usize {
+        self.state.reuse_detections.load(Ordering::SeqCst)
     }
 
     /// How many refresh tokens were revoked (RFC 7009, `/oauth/revoke`).

@@ -103,7 +103,9 @@ pub(super) async fn token(
     }
     if scopes.contains(&"offline_access") {
         let refresh_token = random_token(32);
-        lock(&s.refresh_tokens).insert(refresh_token.clone(), grant.clone());
+        let mut grant = grant.clone();
+        grant.family = Some(refresh_token.clone());
+        lock(&s.refresh_tokens).insert(refresh_token.clone(), grant);
         body["refresh_token"] = json!(refresh_token);
     }
     (
@@ -193,10 +195,7 @@ fn refresh(
     if let Err((status, error, description)) = client_auth::authenticate(s, client, headers, form) {
         return oauth_error(status, error, &description);
     }
-    let Some(grant) = form
-        .get("refresh_token")
-        .and_then(|t| lock(&s.refresh_tokens).take(t))
-    else {
+    let Some(grant) = rotate(s, form.get("refresh_token").map(String::as_str)) else {
         return oauth_error(
             StatusCode::FORBIDDEN,
             "invalid_grant",
@@ -420,4 +419,35 @@ pub(super) async fn revoke(
         s.revocations.fetch_add(1, Ordering::SeqCst);
     }
     StatusCode::OK.into_response()
+}
+
+/// Auth0's refresh token rotation: a live token is spent by its use; a spent one used again
+/// within the overlap period still works; past it, the reuse is detected and the whole family
+/// (every token of that login) is revoked. The grant to answer for, if any.
+fn rotate(s: &Shared, token: Option<&str>) -> Option<Grant> {
+    let token = token?;
+    let now = unix_now();
+    let grant = match lock(&s.refresh_tokens).take(token) {
+        Some(grant) => {
+            lock(&s.spent_refresh_tokens).insert(token.to_string(), (grant.clone(), now));
+            grant
+        }
+        None => {
+            let (grant, spent_at) = lock(&s.spent_refresh_tokens).get(token).cloned()?;
+            let overlap = lock(&s.behaviour).rotation_overlap_secs;
+            if now.saturating_sub(spent_at) >= overlap {
+                if let Some(family) = &grant.family {
+                    lock(&s.revoked_families).insert(family.clone());
+                }
+                s.reuse_detections.fetch_add(1, Ordering::SeqCst);
+                return None;
+            }
+            grant
+        }
+    };
+    let revoked = grant
+        .family
+        .as_ref()
+        .is_some_and(|f| lock(&s.revoked_families).contains(f));
+    (!revoked).then_some(grant)
 }

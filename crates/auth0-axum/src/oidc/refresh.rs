@@ -42,7 +42,12 @@ impl LoginClient {
         let result = self
             .refreshes
             .flight(refresh_token)
-            .get_or_init(|| self.refresh_now(refresh_token, login))
+            .get_or_init(|| async {
+                let answer = self.refresh_now(refresh_token, login).await;
+                // Landed: the waiters hold the answer; nobody later may draw on it.
+                self.refreshes.forget(refresh_token);
+                answer
+            })
             .await
             .clone();
         match &result {

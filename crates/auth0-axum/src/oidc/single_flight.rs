@@ -122,13 +122,15 @@ mod tests {
     }
 }
 
-/// How long a refresh's answer is kept for requests that still carry the refresh token it spent
-/// (a browser's concurrent requests all send the cookie they had).
-const ANSWER_MEMORY: Duration = Duration::from_secs(60);
+/// A flight left behind by a caller that was cancelled mid-refresh is dropped after this long.
+const STALE_FLIGHT: Duration = Duration::from_secs(60);
 
 type Flight = Arc<OnceCell<Result<RefreshedTokens, RefreshError>>>;
 
-/// One refresh per refresh token at a time, its answer kept briefly.
+/// One refresh per refresh token at a time. Its answer goes only to the requests that were
+/// waiting on it: the flight is forgotten as soon as it lands, so no memory keyed by a refresh
+/// token can hand new tokens to a copy of an old cookie (the provider's reuse detection sees
+/// that copy instead).
 #[derive(Default)]
 pub(crate) struct RefreshFlights {
     flights: Mutex<HashMap<[u8; 16], (Instant, Flight)>>,
@@ -150,7 +152,7 @@ impl RefreshFlights {
     pub(super) fn flight(&self, refresh_token: &str) -> Flight {
         let key = key_of(refresh_token);
         let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        flights.retain(|_, (at, _)| at.elapsed() < ANSWER_MEMORY);
+        flights.retain(|_, (at, _)| at.elapsed() < STALE_FLIGHT);
         flights
             .entry(key)
             .or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new())))
