@@ -20,13 +20,6 @@ fn dpop_on() -> Vec<(&'static str, String)> {
     vec![("AUTH0_USE_DPOP", "true".into())]
 }
 
-fn api_status(html: &str) -> &str {
-    html.split(r#"id="apiStatus">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap_or("")
-}
-
 #[tokio::test]
 async fn tokens_are_bound_to_the_apps_key_and_call_api_proves_it_through_a_nonce_and_a_refresh() {
     let app = spawn_app_with(Options {

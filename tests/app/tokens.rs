@@ -38,13 +38,6 @@ async fn call_api(app: &TestApp) -> (StatusCode, String) {
     (status, response.text().await.unwrap())
 }
 
-fn api_status(html: &str) -> &str {
-    html.split(r#"id="apiStatus">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap_or("")
-}
-
 #[tokio::test]
 async fn a_token_is_refreshed_only_when_it_expires_within_a_minute_and_the_rotated_one_is_used_next()
  {

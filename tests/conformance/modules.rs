@@ -718,13 +718,6 @@ async fn refresh_app() -> TestApp {
     app
 }
 
-fn api_status(html: &str) -> &str {
-    html.split(r#"id="apiStatus">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap_or("")
-}
-
 async fn refresh_token() -> String {
     let app = refresh_app().await;
     let html = app.page("/call-api").await;

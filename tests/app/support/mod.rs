@@ -343,6 +343,14 @@ impl TestApp {
     }
 }
 
+/// The status `/call-api` shows for the API's answer (`<strong id="apiStatus">...</strong>`).
+pub fn api_status(html: &str) -> &str {
+    html.split(r#"id="apiStatus">"#)
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or("")
+}
+
 /// The short error code on an error page (`<code id="errorCode">...</code>`).
 pub fn error_code(html: &str) -> String {
     html.split("id=\"errorCode\">")
