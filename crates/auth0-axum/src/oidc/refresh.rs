@@ -50,19 +50,17 @@ impl LoginClient {
             })
             .await
             .clone();
+        // The flight was forgotten when it landed (forgetting it again here could drop a newer
+        // flight of the same token). A hanging or unreachable endpoint is remembered briefly:
+        // every request would otherwise wait out its own timeout.
         match &result {
-            Err(RefreshError::Unavailable(why)) => {
-                // An outage is not an answer to keep: a later request tries again...
-                self.refreshes.forget(refresh_token);
-                // ...but not at once when the endpoint hangs or cannot be reached: every
-                // request would wait out its own timeout.
-                if why.starts_with("timed out") || why.starts_with("could not connect") {
-                    *self.outage_slot() = Some((Instant::now(), why.clone()));
-                }
+            Err(RefreshError::Unavailable(why))
+                if why.starts_with("timed out") || why.starts_with("could not connect") =>
+            {
+                *self.outage_slot() = Some((Instant::now(), why.clone()));
             }
             Ok(_) => *self.outage_slot() = None,
-            Err(RefreshError::RateLimited { .. }) => self.refreshes.forget(refresh_token),
-            Err(RefreshError::Refused(_) | RefreshError::IdTokenInvalid { .. }) => {}
+            Err(_) => {}
         }
         result
     }
