@@ -236,6 +236,21 @@ pub(super) fn client_secret(raw: Option<String>) -> Result<Secret, Problem> {
     }
 }
 
+/// A key setting's PEM: the value itself when it is PEM, else the file it names (a path is no
+/// secret; the key never appears in a problem).
+fn pem_or_file(variable: &'static str, value: &str, fix: &str) -> Result<String, Problem> {
+    if value.contains("-----BEGIN") {
+        return Ok(value.to_string());
+    }
+    std::fs::read_to_string(value).map_err(|err| {
+        Problem::new(
+            variable,
+            format!("is neither a PEM key nor a file that can be read ({value}: {err})"),
+            fix,
+        )
+    })
+}
+
 /// `AUTH0_CLIENT_ASSERTION_SIGNING_KEY`: a PEM private key, inline (`\n` escapes allowed) or the
 /// path of a file holding one; with `AUTH0_CLIENT_ASSERTION_SIGNING_ALG` (RS256 by default).
 pub(super) fn assertion_key(
@@ -255,17 +270,7 @@ pub(super) fn assertion_key(
             )
         })?,
     };
-    let pem = if value.contains("-----BEGIN") {
-        value.to_string()
-    } else {
-        std::fs::read_to_string(value).map_err(|err| {
-            Problem::new(
-                "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
-                format!("is neither a PEM key nor a file that can be read ({value}: {err})"),
-                FIX,
-            )
-        })?
-    };
+    let pem = pem_or_file("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", value, FIX)?;
     AssertionKey::from_pem(&pem, alg, kid)
         .map_err(|why| Problem::new("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", why.0, FIX))
 }
@@ -311,19 +316,7 @@ pub(super) fn dpop_key(
         None => AssertionKey::generate_es256()
             .map_err(|why| Problem::new("AUTH0_USE_DPOP", why.0, FIX))?,
         Some(value) => {
-            let pem = if value.contains("-----BEGIN") {
-                value
-            } else {
-                std::fs::read_to_string(&value).map_err(|err| {
-                    Problem::new(
-                        "AUTH0_DPOP_PRIVATE_KEY",
-                        format!(
-                            "is neither a PEM key nor a file that can be read ({value}: {err})"
-                        ),
-                        FIX,
-                    )
-                })?
-            };
+            let pem = pem_or_file("AUTH0_DPOP_PRIVATE_KEY", &value, FIX)?;
             AssertionKey::from_pem(&pem, AssertionAlg::Es256, None)
                 .map_err(|why| Problem::new("AUTH0_DPOP_PRIVATE_KEY", why.0, FIX))?
         }

@@ -95,15 +95,20 @@ pub struct ProviderFailure {
 /// The kinds a network failure's reason starts with ([`describe_reqwest`]).
 const NETWORK_KINDS: [&str; 3] = ["timed out", "could not connect", "request failed"];
 
+/// A reason as a public page may say it: a network failure's kind only ("could not connect"),
+/// without the addresses, DNS names and OS errors its causes carry (those go to the log); any
+/// other reason as it is.
+pub(crate) fn public_reason(reason: &str) -> &str {
+    NETWORK_KINDS
+        .into_iter()
+        .find(|kind| reason.starts_with(kind))
+        .unwrap_or(reason)
+}
+
 impl ProviderFailure {
-    /// The reason as a public page may say it: a network failure's kind only ("could not
-    /// connect"), without the addresses, DNS names and OS errors its causes carry; those, and
-    /// the URL, go to the log.
+    /// [`public_reason`] of this failure; its URL goes to the log too.
     pub fn public_reason(&self) -> &str {
-        NETWORK_KINDS
-            .into_iter()
-            .find(|kind| self.reason.starts_with(kind))
-            .unwrap_or(&self.reason)
+        public_reason(&self.reason)
     }
 }
 

@@ -129,15 +129,6 @@ impl From<LoginError> for AuthError {
     }
 }
 
-/// A network failure's kind, without its causes (addresses, DNS names, OS errors): the whole
-/// reason goes to the log.
-fn public_reason(why: &str) -> &str {
-    ["timed out", "could not connect", "request failed"]
-        .into_iter()
-        .find(|kind| why.starts_with(kind))
-        .unwrap_or(why)
-}
-
 /// A token check's failure as a public page shows it: a key set that could not be fetched is
 /// said so, without the URL and network detail (they are in the log line of the page).
 fn public_failure(mut failure: Failure) -> Failure {
@@ -211,7 +202,7 @@ fn token_endpoint_page(err: LoginError) -> AuthError {
             "The provider did not complete the login",
             format!(
                 "The provider's token endpoint could not be used: {}.",
-                public_reason(&why)
+                crate::oidc::public_reason(&why)
             ),
         )
         .retry("/login"),
