@@ -8,6 +8,7 @@
 mod support;
 
 mod backchannel;
+mod deployments;
 mod server;
 mod sessions;
 mod store;

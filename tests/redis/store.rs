@@ -56,19 +56,20 @@ async fn eventually_logged_in(app: &TestApp, cookie: &str) -> bool {
 }
 
 /// Ages every member of an index, as if it had been indexed an hour ago.
-async fn age_index(client: &Pool, index: &str) {
-    let an_hour_ago = (auth0_axum::test_support::unix_now() - 3600) as f64;
+async fn age_index(client: &Pool, index: &str, secs: i64) {
+    let then = (auth0_axum::test_support::unix_now() - secs) as f64;
     for id in index_members(client, index).await {
         let _: () = client
-            .zadd(index, None, None, false, false, (an_hour_ago, id.as_str()))
+            .zadd(index, None, None, false, false, (then, id.as_str()))
             .await
             .unwrap();
     }
 }
 
-/// An active user's index holds her live sessions, not one id per login ever made: ended
-/// sessions (logged out here) are pruned when she logs in again. A session indexed in the last
-/// minute is never pruned, even before its record is saved.
+/// An active user's index holds her live sessions, not one id per login ever made: a logout
+/// takes its session out at once, and sessions past the absolute lifetime (7 days), which have
+/// ended whatever became of them, are pruned when she logs in again. Every command touches one
+/// key, so this works in a cluster too (tests/redis/deployments.rs).
 #[tokio::test]
 async fn a_users_index_is_pruned_of_ended_sessions_at_her_next_login() {
     let redis = RedisServer::start();
@@ -87,17 +88,71 @@ async fn a_users_index_is_pruned_of_ended_sessions_at_her_next_login() {
         let logout = app.get_with(browser, "/logout").await;
         assert_eq!(logout.status(), StatusCode::SEE_OTHER);
     }
-    age_index(&client, &index).await;
+    assert_eq!(
+        index_members(&client, &index).await.len(),
+        1,
+        "a logged-out session is still indexed"
+    );
+    // The one left, dated past the absolute lifetime, is pruned at the next login.
+    age_index(&client, &index, 8 * 24 * 3600).await;
     app.login_with(&cookie_client(), "/login", "jane").await;
     let members = index_members(&client, &index).await;
     assert_eq!(
         members.len(),
-        2,
-        "the two logged-out sessions are still indexed: {members:?}"
+        1,
+        "an ended session is still indexed: {members:?}"
     );
-    // The next login right away prunes nothing it just indexed.
+    // An hour-old session is alive: the next login keeps it.
+    age_index(&client, &index, 3600).await;
     app.login_with(&cookie_client(), "/login", "jane").await;
-    assert_eq!(index_members(&client, &index).await.len(), 3);
+    assert_eq!(index_members(&client, &index).await.len(), 2);
+}
+
+/// How many times Redis ran `command` since the last reset (`INFO commandstats`).
+async fn calls(client: &Pool, command: &str) -> u64 {
+    use tower_sessions_redis_store::fred::prelude::ClientLike;
+    use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
+    let info = CustomCommand::new_static("INFO", ClusterHash::FirstKey, false);
+    let text: String = client.custom(info, vec!["commandstats"]).await.unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn reset_stats(client: &Pool) {
+    use tower_sessions_redis_store::fred::prelude::ClientLike;
+    use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
+    let reset = CustomCommand::new_static("CONFIG", ClusterHash::FirstKey, false);
+    let _: String = client.custom(reset, vec!["RESETSTAT"]).await.unwrap();
+}
+
+/// A request that writes the session saves it once: the route saves before it answers (so a
+/// store that does not answer is its page), and tower-sessions' save after the handler, of the
+/// same bytes, is not sent again.
+#[tokio::test]
+async fn a_request_that_writes_the_session_saves_it_once() {
+    let redis = RedisServer::start();
+    let app = spawn_redis_app(&redis).await;
+    let client = redis.client().await;
+    reset_stats(&client).await;
+    let response = app.get("/login").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        calls(&client, "set").await,
+        1,
+        "/login wrote its session more than once"
+    );
+    reset_stats(&client).await;
+    let ok = app.login().await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    // /login (1) and /callback: the login consumed (1), the new session (1), the state ledger (1).
+    assert_eq!(
+        calls(&client, "set").await,
+        4,
+        "a login's requests wrote more than once each"
+    );
 }
 
 /// `/api/me` for a logged-in browser (no bearer token) while Redis is down is the store's 503,

@@ -14,7 +14,6 @@ use crate::oidc::{self, LoginClient, Provider};
 use crate::routes;
 use crate::session::{SessionBackend, SessionLayer};
 use crate::state::{AppContext, AppState};
-use crate::used_logins::UsedLogins;
 
 /// Log in with Auth0: the handle every extractor finds through [`axum::extract::FromRef`].
 ///
@@ -71,7 +70,18 @@ impl Auth0 {
     /// Fails only on a session store this build cannot use (`redis://` without the `redis`
     /// feature, or a URL the Redis client refuses), named like every other configuration problem.
     pub async fn new(config: Auth0Config) -> Result<Self, ConfigErrors> {
-        let sessions = SessionBackend::from_settings(&config.app).map_err(|err| {
+        let shared = crate::shared::Shared::from_settings(&config.app).map_err(|err| {
+            ConfigErrors(vec![Problem::new(
+                "REDIS_URL",
+                format!("cannot be used: {err}"),
+                "Give a Redis URL the app can use (redis://, rediss://, redis-cluster://, redis-sentinel://).",
+            )])
+        })?;
+        tracing::info!(
+            shared = shared.describe(),
+            "answered logins, used proofs, ended sessions and refresh locks are kept in"
+        );
+        let sessions = SessionBackend::from_settings(&config.app, &shared).map_err(|err| {
             ConfigErrors(vec![Problem::new(
                 "SESSION_STORE",
                 format!("cannot be used: {err}"),
@@ -81,11 +91,20 @@ impl Auth0 {
         let provider = Provider::for_base(&config.tenant.provider_base, oidc::http_client());
         provider.spawn_discovery();
         let oidc = LoginClient::new(provider, &config.tenant, &config.app);
+        let rules = Arc::new(crate::session::SessionRules {
+            capacity: match sessions {
+                SessionBackend::Cookie => crate::session::Capacity::Cookie,
+                #[cfg(feature = "redis")]
+                SessionBackend::Redis(_) => crate::session::Capacity::Unbounded,
+            },
+            lifetimes: config.app.session_lifetimes,
+            ended: shared.ended.clone(),
+        });
         Ok(Self(Arc::new(AppContext {
+            rules,
             config,
             oidc,
-            used_logins: UsedLogins::default(),
-            used_dpop_proofs: UsedLogins::default(),
+            shared,
             sessions,
         })))
     }

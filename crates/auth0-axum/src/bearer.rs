@@ -180,7 +180,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<(Scheme, &str)> {
 
 /// RFC 9449: a token bound to a key (`cnf.jkt`) only with the `DPoP` scheme and a valid proof of
 /// that key for this request; an unbound one only as `Bearer`.
-fn check_binding(
+async fn check_binding(
     state: &AppState,
     parts: &Parts,
     realm: &str,
@@ -209,10 +209,15 @@ fn check_binding(
         now,
     };
     let valid = dpop::check_proof(proof, jkt, &request)?;
-    if !state.used_dpop_proofs.first_use(&valid.jti, now) {
-        return Err(dpop::replayed(&valid.jti));
+    match state.shared.first_dpop_use(&valid.jti).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(dpop::replayed(&valid.jti)),
+        // A proof that cannot be checked for replay is not accepted.
+        Err(err) => {
+            tracing::warn!(error = %err, "the DPoP proof's jti could not be checked against the shared ledger");
+            Err(dpop::ledger_unavailable())
+        }
     }
-    Ok(())
 }
 
 impl<S> FromRequestParts<S> for BearerClaims
@@ -238,7 +243,7 @@ where
             ));
         };
         let claims = verify(&auth.0, &realm, token).await?;
-        if let Err(failure) = check_binding(&auth.0, parts, &realm, scheme, token, &claims) {
+        if let Err(failure) = check_binding(&auth.0, parts, &realm, scheme, token, &claims).await {
             tracing::info!(check = failure.message, detail = %failure.detail, "DPoP proof refused");
             return Err(BearerRefusal::dpop(&realm, &failure));
         }

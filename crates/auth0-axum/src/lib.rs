@@ -28,6 +28,7 @@ mod oidc;
 mod primitives;
 mod routes;
 mod session;
+mod shared;
 mod state;
 pub mod token_check;
 mod used_logins;

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use crate::config::Auth0Config;
 use crate::oidc::LoginClient;
 use crate::session::SessionBackend;
-use crate::used_logins::UsedLogins;
 
 pub(crate) struct AppContext {
     pub config: Auth0Config,
     pub oidc: LoginClient,
-    /// States already answered at `/callback`: a replayed cookie cannot use one twice.
-    pub used_logins: UsedLogins,
-    /// DPoP proofs' `jti`s seen by the bearer API, each accepted once.
-    pub used_dpop_proofs: UsedLogins,
+    /// What the instances share: answered states, used DPoP proofs, ended sessions (in Redis,
+    /// or in this process).
+    pub shared: crate::shared::Shared,
     /// Where sessions are kept (`SESSION_STORE`).
     pub sessions: SessionBackend,
+    /// What the session layer hands the extractors: capacity, lifetimes, the deny-list.
+    pub rules: Arc<crate::session::SessionRules>,
 }
 
 pub(crate) type AppState = Arc<AppContext>;

@@ -22,8 +22,8 @@ pub use auth0_config::Auth0Config;
 pub use base_url::{AppBaseUrl, MAX_BASE_PATH_BYTES};
 pub use dotenv::load_dotenv;
 pub use parse::{
-    SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base, redis_display,
-    valid_organization,
+    SessionLifetimes, SessionStoreSetting, UserinfoSetting, discovery_url_for, parse_provider_base,
+    redis_display, valid_organization,
 };
 pub use secrets::parse_secret_key;
 
@@ -91,6 +91,12 @@ pub struct AppSettings {
     pub previous_session_secrets: Vec<SessionSecret>,
     /// `SESSION_STORE`: cookies (default) or Redis.
     pub session_store: SessionStoreSetting,
+    /// The Redis the instances share: `SESSION_STORE`'s when it is Redis, else `REDIS_URL`.
+    pub shared_redis: Option<Url>,
+    /// `SESSION_STORE_CA_FILE`: a private CA (PEM) for a Redis over TLS, beside the system roots.
+    pub session_store_ca: Option<String>,
+    /// `SESSION_ROLLING`, `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`.
+    pub session_lifetimes: SessionLifetimes,
     /// `AUTH0_USERINFO`: when a login also fetches `/userinfo`.
     pub userinfo: UserinfoSetting,
     pub scope: String,
@@ -210,6 +216,21 @@ impl AppSettings {
             "APP_SECRET_KEY_PREVIOUS",
         )));
         let session_store = problems.take(parse::session_store(get("SESSION_STORE")));
+        let shared_redis = problems
+            .take(parse::shared_redis(
+                get("REDIS_URL"),
+                session_store.as_ref(),
+            ))
+            .flatten();
+        let session_store_ca = problems.take(parse::session_store_ca(
+            get("SESSION_STORE_CA_FILE"),
+            shared_redis.as_ref(),
+        ));
+        let session_lifetimes = problems.take(parse::session_lifetimes(
+            get("SESSION_ROLLING"),
+            get("SESSION_IDLE_TIMEOUT"),
+            get("SESSION_ABSOLUTE_TIMEOUT"),
+        ));
         let userinfo = problems.take(parse::userinfo(get("AUTH0_USERINFO")));
         let organization = problems.take(parse::organization(get("AUTH0_ORGANIZATION")));
         let api_url = problems.take(parse::api_url(get("API_URL")));
@@ -235,6 +256,9 @@ impl AppSettings {
                 session_secret: session_secret?,
                 previous_session_secrets: previous_session_secrets?,
                 session_store: session_store?,
+                session_store_ca: session_store_ca?,
+                shared_redis: shared_redis.clone(),
+                session_lifetimes: session_lifetimes?,
                 userinfo: userinfo?,
                 scope: scope?,
                 audience: get("AUTH0_AUDIENCE"),

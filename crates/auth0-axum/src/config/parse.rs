@@ -109,18 +109,31 @@ impl std::fmt::Debug for SessionStoreSetting {
     }
 }
 
-/// `redis://host:port/db` without the user name and password: what logs and pages may show.
+/// The Redis URL without the user name, password and query: what logs and pages may show
+/// (`rediss-cluster://host:port/db`).
 pub fn redis_display(url: &Url) -> String {
     format!(
-        "redis://{}:{}{}",
+        "{}://{}:{}{}",
+        url.scheme(),
         url.host_str().unwrap_or(""),
         url.port().unwrap_or(6379),
         url.path()
     )
 }
 
+/// The Redis deployments `SESSION_STORE` accepts: a server, a cluster, a sentinel, each plain or
+/// over TLS (`rediss`).
+const REDIS_SCHEMES: [&str; 6] = [
+    "redis",
+    "rediss",
+    "redis-cluster",
+    "rediss-cluster",
+    "redis-sentinel",
+    "rediss-sentinel",
+];
+
 pub(super) fn session_store(raw: Option<String>) -> Result<SessionStoreSetting, Problem> {
-    const FIX: &str = "Use cookie (the default: sessions in encrypted cookies) or redis://HOST:PORT[/DB] (e.g. redis://127.0.0.1:6379/0; a password goes in as redis://:PASSWORD@HOST:PORT).";
+    const FIX: &str = "Use cookie (the default: sessions in encrypted cookies) or a Redis URL: redis://HOST:PORT[/DB] (rediss:// over TLS; a password goes in as redis://:PASSWORD@HOST:PORT), redis-cluster://HOST:PORT?node=HOST:PORT&node=... for a cluster, redis-sentinel://HOST:PORT/DB?sentinelServiceName=NAME for a sentinel.";
     let Some(raw) = raw else {
         return Ok(SessionStoreSetting::Cookie);
     };
@@ -132,28 +145,204 @@ pub(super) fn session_store(raw: Option<String>) -> Result<SessionStoreSetting, 
         .map_err(|_| Problem::new("SESSION_STORE", "is neither cookie nor a URL".into(), FIX))?;
     let db_ok =
         matches!(url.path(), "" | "/") || url.path()[1..].parse::<u8>().is_ok_and(|db| db < 16);
-    match url.scheme() {
-        "redis"
-            if url.host_str().is_some_and(|h| !h.is_empty()) && db_ok && url.query().is_none() =>
-        {
-            Ok(SessionStoreSetting::Redis(url))
-        }
-        "redis" => Err(Problem::new(
+    let scheme = url.scheme();
+    if !REDIS_SCHEMES.contains(&scheme) {
+        return Err(Problem::new(
             "SESSION_STORE",
-            "is a redis:// URL without a host, or with a path other than a database number".into(),
+            format!("is a {scheme}: URL; only cookie and Redis URLs are supported"),
             FIX,
-        )),
-        "rediss" => Err(Problem::new(
-            "SESSION_STORE",
-            "asks for TLS (rediss://), which this build does not include".into(),
-            "Use redis:// to a Redis on a private network, or add the `enable-rustls` feature of tower-sessions-redis-store in Cargo.toml.",
-        )),
-        scheme => Err(Problem::new(
-            "SESSION_STORE",
-            format!("is a {scheme}: URL; only cookie and redis:// are supported"),
-            FIX,
-        )),
+        ));
     }
+    let sentinel = scheme.ends_with("-sentinel");
+    let query_ok = match url.query() {
+        None => true,
+        // A cluster's other nodes, a sentinel's service name and other sentinels.
+        Some(_) => {
+            url.query_pairs()
+                .all(|(k, _)| k == "node" || (sentinel && k.starts_with("sentinel")))
+                && scheme != "redis"
+                && scheme != "rediss"
+        }
+    };
+    if url.host_str().is_none_or(str::is_empty) || !db_ok || !query_ok {
+        return Err(Problem::new(
+            "SESSION_STORE",
+            format!(
+                "is a {scheme}:// URL without a host, with a path other than a database number, or with a query it does not take"
+            ),
+            FIX,
+        ));
+    }
+    if sentinel && !url.query_pairs().any(|(k, _)| k == "sentinelServiceName") {
+        return Err(Problem::new(
+            "SESSION_STORE",
+            "is a sentinel URL without sentinelServiceName (the name of the primary the sentinels watch)".into(),
+            FIX,
+        ));
+    }
+    Ok(SessionStoreSetting::Redis(url))
+}
+
+/// `SESSION_STORE_CA_FILE`: the certificate authority (PEM) of a Redis reached over TLS whose
+/// certificate the system's roots do not sign (a private CA). A path, or the PEM itself.
+pub(super) fn session_store_ca(
+    raw: Option<String>,
+    redis: Option<&Url>,
+) -> Result<Option<String>, Problem> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let pem = pem_or_file(
+        "SESSION_STORE_CA_FILE",
+        &raw,
+        "Give the path of the CA certificate (PEM) that signed your Redis server's certificate.",
+    )?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(Problem::new(
+            "SESSION_STORE_CA_FILE",
+            "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+            "Point it at the CA certificate that signed your Redis server's certificate, in PEM.",
+        ));
+    }
+    if !redis.is_some_and(|url| url.scheme().starts_with("rediss")) {
+        return Err(Problem::new(
+            "SESSION_STORE_CA_FILE",
+            "is set, but neither SESSION_STORE nor REDIS_URL is a rediss:// URL (TLS)".into(),
+            "Use rediss://... for your Redis, or remove SESSION_STORE_CA_FILE.",
+        ));
+    }
+    Ok(Some(pem))
+}
+
+/// The Redis every instance shares (the ledgers, the deny-list, the refresh locks): the session
+/// store's when it is Redis, else `REDIS_URL` (cookie sessions with a shared Redis beside them).
+pub(super) fn shared_redis(
+    raw: Option<String>,
+    store: Option<&SessionStoreSetting>,
+) -> Result<Option<Url>, Problem> {
+    let from_store = match store {
+        Some(SessionStoreSetting::Redis(url)) => Some(url.clone()),
+        _ => None,
+    };
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(from_store);
+    };
+    let url = match session_store(Some(raw)) {
+        Ok(SessionStoreSetting::Redis(url)) => url,
+        Ok(SessionStoreSetting::Cookie) | Err(_) => {
+            return Err(Problem::new(
+                "REDIS_URL",
+                "is not a Redis URL".into(),
+                "Give the Redis the instances share, e.g. redis://HOST:6379/0 (rediss:// over TLS, redis-cluster://, redis-sentinel://), or remove REDIS_URL.",
+            ));
+        }
+    };
+    if from_store.is_some_and(|store| store != url) {
+        return Err(Problem::new(
+            "REDIS_URL",
+            "names another Redis than SESSION_STORE".into(),
+            "Remove REDIS_URL: with SESSION_STORE=redis..., that Redis serves the sessions and everything the instances share.",
+        ));
+    }
+    Ok(Some(url))
+}
+
+/// How long sessions live: `SESSION_ROLLING`, `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    /// Whether activity pushes the idle deadline back (`SESSION_ROLLING`, default true). Without
+    /// it, a session lives its absolute lifetime whatever the user does.
+    pub rolling: bool,
+    /// Logged out after this long without a visit, in seconds (rolling sessions; default 24 h).
+    pub idle_secs: i64,
+    /// Logged out this long after login however active, in seconds (default 7 days).
+    pub absolute_secs: i64,
+}
+
+impl Default for SessionLifetimes {
+    fn default() -> Self {
+        Self {
+            rolling: true,
+            idle_secs: 24 * 3600,
+            absolute_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+impl SessionLifetimes {
+    /// How long the browser keeps the cookie (and Redis the record) after a write: the idle
+    /// lifetime when rolling, else the absolute one.
+    pub fn inactivity_secs(&self) -> i64 {
+        if self.rolling {
+            self.idle_secs.min(self.absolute_secs)
+        } else {
+            self.absolute_secs
+        }
+    }
+}
+
+/// The longest lifetime a setting may ask for: 400 days, what browsers cap a cookie's age at.
+const MAX_LIFETIME_SECS: i64 = 400 * 24 * 3600;
+
+/// A duration setting: seconds (`3600`) or a number with a unit (`90s`, `30m`, `12h`, `7d`).
+fn duration_secs(variable: &'static str, raw: &str) -> Result<i64, Problem> {
+    let raw = raw.trim();
+    let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => raw.split_at(at),
+        None => (raw, "s"),
+    };
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    let secs = digits
+        .parse::<i64>()
+        .ok()
+        .filter(|_| per > 0)
+        .and_then(|n| n.checked_mul(per))
+        .filter(|&s| s > 0 && s <= MAX_LIFETIME_SECS);
+    secs.ok_or_else(|| {
+        Problem::new(
+            variable,
+            format!(
+                "is {:?}, not a duration between 1 s and 400 days",
+                raw.chars().take(40).collect::<String>()
+            ),
+            "Give seconds (86400) or a number with a unit: 90s, 30m, 24h, 7d.",
+        )
+    })
+}
+
+pub(super) fn session_lifetimes(
+    rolling: Option<String>,
+    idle: Option<String>,
+    absolute: Option<String>,
+) -> Result<SessionLifetimes, Problem> {
+    let defaults = SessionLifetimes::default();
+    let rolling = flag("SESSION_ROLLING", rolling.or(Some("true".into())))?;
+    let idle_secs = match idle {
+        Some(raw) => duration_secs("SESSION_IDLE_TIMEOUT", &raw)?,
+        None => defaults.idle_secs,
+    };
+    let absolute_secs = match absolute {
+        Some(raw) => duration_secs("SESSION_ABSOLUTE_TIMEOUT", &raw)?,
+        None => defaults.absolute_secs,
+    };
+    if rolling && idle_secs > absolute_secs {
+        return Err(Problem::new(
+            "SESSION_IDLE_TIMEOUT",
+            format!("is {idle_secs} s, longer than SESSION_ABSOLUTE_TIMEOUT ({absolute_secs} s)"),
+            "The idle lifetime must fit within the absolute one: shorten it, or lengthen SESSION_ABSOLUTE_TIMEOUT.",
+        ));
+    }
+    Ok(SessionLifetimes {
+        rolling,
+        idle_secs,
+        absolute_secs,
+    })
 }
 
 /// `org_` followed by Auth0's id characters, or an organization name (lowercase letters, digits,

@@ -265,7 +265,8 @@ fn a_bad_session_store_is_named_without_echoing_a_password() {
         "memcached://:hunter2@cache:11211",
         "redis://:hunter2@",
         "redis://:hunter2@cache:6379/not-a-db",
-        "rediss://:hunter2@cache:6380",
+        "redis-sentinel://:hunter2@cache:26379/0",
+        "redis://:hunter2@cache:6379?node=cache2:6379",
         "hunter2",
     ] {
         let errors = with(&[("SESSION_STORE", bad)]).unwrap_err();
@@ -401,4 +402,116 @@ fn the_fapi2_profile_turns_on_par_and_dpop_and_names_the_missing_signing_key() {
     assert!(config.app.require_response_iss);
     let errors = load(&[valid(), vec![("AUTH0_SECURITY_PROFILE", "fapi1")]].concat()).unwrap_err();
     assert_eq!(errors.variables(), vec!["AUTH0_SECURITY_PROFILE"]);
+}
+
+#[test]
+fn redis_over_tls_in_a_cluster_and_behind_a_sentinel_are_session_stores() {
+    for good in [
+        "rediss://:hunter2@cache.internal:6380/0",
+        "redis-cluster://cache-1:7000?node=cache-2:7000&node=cache-3:7000",
+        "rediss-cluster://:hunter2@cache-1:7000",
+        "redis-sentinel://sentinel-1:26379/0?sentinelServiceName=primary&node=sentinel-2:26379",
+    ] {
+        let config = with(&[("SESSION_STORE", good)]).unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert!(
+            matches!(config.app.session_store, SessionStoreSetting::Redis(_)),
+            "{good}"
+        );
+        assert_eq!(
+            config.app.shared_redis.as_ref().map(|u| u.as_str()),
+            Some(good),
+            "the session store's Redis is the shared one"
+        );
+        assert!(!format!("{:?}", config.app.session_store).contains("hunter2"));
+    }
+}
+
+#[test]
+fn redis_url_shares_a_redis_beside_cookie_sessions_and_must_agree_with_session_store() {
+    let config = with(&[("REDIS_URL", "redis://cache:6379/1")]).unwrap();
+    assert_eq!(config.app.session_store, SessionStoreSetting::Cookie);
+    assert_eq!(
+        config.app.shared_redis.as_ref().map(|u| u.as_str()),
+        Some("redis://cache:6379/1")
+    );
+    let errors = with(&[
+        ("REDIS_URL", "redis://:hunter2@other:6379/1"),
+        ("SESSION_STORE", "redis://cache:6379/1"),
+    ])
+    .unwrap_err();
+    assert_eq!(errors.variables(), vec!["REDIS_URL"]);
+    assert!(!errors.to_string().contains("hunter2"));
+    let errors = with(&[("REDIS_URL", "cookie")]).unwrap_err();
+    assert_eq!(errors.variables(), vec!["REDIS_URL"]);
+}
+
+#[test]
+fn a_private_ca_needs_tls_and_a_certificate() {
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let config = with(&[
+        ("SESSION_STORE", "rediss://cache:6380/0"),
+        ("SESSION_STORE_CA_FILE", pem),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.app.session_store_ca.as_deref().map(str::trim),
+        Some(pem.trim())
+    );
+    let plain = with(&[
+        ("SESSION_STORE", "redis://cache:6379/0"),
+        ("SESSION_STORE_CA_FILE", pem),
+    ])
+    .unwrap_err();
+    assert_eq!(plain.variables(), vec!["SESSION_STORE_CA_FILE"]);
+    assert!(plain.to_string().contains("rediss://"), "{plain}");
+    let missing = with(&[
+        ("SESSION_STORE", "rediss://cache:6380/0"),
+        ("SESSION_STORE_CA_FILE", "/nonexistent/ca.pem"),
+    ])
+    .unwrap_err();
+    assert_eq!(missing.variables(), vec!["SESSION_STORE_CA_FILE"]);
+}
+
+#[test]
+fn session_lifetimes_are_settings_with_todays_defaults() {
+    let defaults = load(&valid()).unwrap().app.session_lifetimes;
+    assert_eq!(
+        (defaults.rolling, defaults.idle_secs, defaults.absolute_secs),
+        (true, 24 * 3600, 7 * 24 * 3600)
+    );
+    let set = with(&[
+        ("SESSION_ROLLING", "false"),
+        ("SESSION_IDLE_TIMEOUT", "30m"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "12h"),
+    ])
+    .unwrap()
+    .app
+    .session_lifetimes;
+    assert_eq!(
+        (set.rolling, set.idle_secs, set.absolute_secs),
+        (false, 1800, 43_200)
+    );
+    assert_eq!(
+        set.inactivity_secs(),
+        43_200,
+        "not rolling: the cookie lives the absolute lifetime"
+    );
+    assert_eq!(
+        with(&[("SESSION_IDLE_TIMEOUT", "900")])
+            .unwrap()
+            .app
+            .session_lifetimes
+            .inactivity_secs(),
+        900
+    );
+    for (name, bad) in [
+        ("SESSION_IDLE_TIMEOUT", "0"),
+        ("SESSION_IDLE_TIMEOUT", "1w"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "999d"),
+        ("SESSION_ROLLING", "sometimes"),
+        ("SESSION_IDLE_TIMEOUT", "8d"),
+    ] {
+        let errors = with(&[(name, bad)]).unwrap_err();
+        assert_eq!(errors.variables(), vec![name], "{name}={bad}");
+    }
 }

@@ -122,7 +122,13 @@ where
             sub: user.claim("sub").unwrap_or_default().to_string(),
             auth_time: user.auth_time,
         };
-        match state.oidc.refresh(&refresh_token, &login).await {
+        let refreshed = state
+            .shared
+            .refresh_once(&state.config.app.session_secret, &refresh_token, || {
+                state.oidc.refresh(&refresh_token, &login)
+            })
+            .await;
+        match refreshed {
             Ok(tokens) => {
                 let access_token = AccessToken {
                     token: tokens.access_token.clone(),

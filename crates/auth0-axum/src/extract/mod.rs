@@ -26,7 +26,7 @@ mod permission;
 
 use crate::error::AuthError;
 use crate::primitives::unix_now;
-use crate::session::{AppSession, Capacity, UserSession};
+use crate::session::{AppSession, SessionRules, UserSession};
 use crate::state::AppState;
 pub use access_token::AccessToken;
 pub use permission::{Permission, RequirePermission};
@@ -42,13 +42,14 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
                     "session layer missing: {why} (add auth.session_layer() around this route)"
                 ))
             })?;
-        // The store's layer says how much a session may hold; without it, the tighter bound.
-        let capacity = parts
+        // The store's layer says how much a session may hold and how long it lives; without
+        // it, the cookie's bound and the default lifetimes.
+        let rules = parts
             .extensions
-            .get::<Capacity>()
-            .copied()
-            .unwrap_or(Capacity::Cookie);
-        Ok(AppSession::new(session, capacity))
+            .get::<std::sync::Arc<SessionRules>>()
+            .cloned()
+            .unwrap_or_else(|| std::sync::Arc::new(SessionRules::cookie_defaults()));
+        Ok(AppSession::new(session, rules))
     }
 }
 

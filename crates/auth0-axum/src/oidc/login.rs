@@ -29,7 +29,7 @@ use crate::token_check::{
 };
 
 /// Claims about the protocol, not the person: not kept in the session.
-const PROTOCOL_CLAIMS: [&str; 14] = [
+const PROTOCOL_CLAIMS: [&str; 15] = [
     "iss",
     "aud",
     "exp",
@@ -44,6 +44,7 @@ const PROTOCOL_CLAIMS: [&str; 14] = [
     "jti",
     "acr",
     "amr",
+    "session_expiry",
 ];
 
 /// What the token endpoint returned.
@@ -199,6 +200,7 @@ impl LoginClient {
             check_auth_time(claims, max_age, unix_now(), DEFAULT_LEEWAY_SECS)?;
         }
         let (auth_time, acr, amr) = auth_context(claims);
+        let session_expires_at = session_ceiling(claims, unix_now())?;
         if let Some(asked) = &tx.acr_values {
             check_step_up(asked, acr.as_deref(), &amr)?;
         }
@@ -222,6 +224,7 @@ impl LoginClient {
             auth_time,
             acr,
             amr,
+            session_expires_at,
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
@@ -310,4 +313,27 @@ impl LoginClient {
             LoginError::ExchangeUnreachable(format!("the token response does not parse: {e}"))
         })
     }
+}
+
+/// The upstream identity provider's ceiling on the session (IPSIE SL1): Auth0 passes an enterprise
+/// connection's `session_expiry` (unix seconds) in the ID token. Read strictly as Auth0's SDKs do:
+/// a missing or malformed value (not a positive integer, or in milliseconds: 10^10 and above) is
+/// no ceiling; a ceiling already reached when the token was issued (`iat`, else now) refuses the
+/// login rather than start a session that is born ended.
+pub(crate) fn session_ceiling(
+    claims: &Map<String, Value>,
+    now: i64,
+) -> Result<Option<i64>, LoginError> {
+    let Some(at) = claims
+        .get("session_expiry")
+        .and_then(Value::as_i64)
+        .filter(|&s| s > 0 && s < 10_000_000_000)
+    else {
+        return Ok(None);
+    };
+    let issued = claims.get("iat").and_then(Value::as_i64).unwrap_or(now);
+    if at <= issued {
+        return Err(LoginError::SessionAlreadyExpired { at, issued });
+    }
+    Ok(Some(at))
 }

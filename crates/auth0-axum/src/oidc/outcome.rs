@@ -21,6 +21,8 @@ pub struct VerifiedLogin {
     pub auth_time: Option<i64>,
     pub acr: Option<String>,
     pub amr: Vec<String>,
+    /// The upstream identity provider's ceiling on the session (`session_expiry`, unix time).
+    pub session_expires_at: Option<i64>,
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_in: Option<i64>,
@@ -47,6 +49,7 @@ impl VerifiedLogin {
             logged_in_at: now,
             refreshed_at: now,
             token_type: keep_access_token.then_some(self.token_type).flatten(),
+            session_expires_at: self.session_expires_at,
         }
     }
 }
@@ -99,6 +102,12 @@ pub enum LoginError {
     },
     #[error("the provider sent no ID token")]
     NoIdToken,
+    /// The ID token's `session_expiry` (the upstream provider's ceiling) was already reached when
+    /// it was issued.
+    #[error(
+        "the session's ceiling (session_expiry {at}) was reached before the login (iat {issued})"
+    )]
+    SessionAlreadyExpired { at: i64, issued: i64 },
     /// The login asked for `acr_values` (multi-factor) and came back without it.
     #[error("the login asked for {asked} and came back with acr {got_acr:?}, amr {got_amr:?}")]
     StepUpNotPerformed {
@@ -268,7 +277,7 @@ mod tests {
 }
 
 /// New tokens from a refresh.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RefreshedTokens {
     pub access_token: String,
     /// The rotated refresh token (None: the old one stays valid, without rotation).

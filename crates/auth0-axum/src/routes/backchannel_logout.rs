@@ -1,15 +1,14 @@
 //! `POST /backchannel-logout`: the provider ends sessions here (OIDC Back-Channel Logout 1.0; in
 //! Auth0: Applications > your app > Settings > "Back-Channel Logout URI"). The logout token is
 //! checked (`oidc::LoginClient::verify_logout_token`), its `jti` must be new, then the sessions of
-//! its `sid` (or, without one, of its `sub`) are deleted. 200 when done; 400 naming the failed
-//! check when the token is invalid (nothing is ended); 501 in cookie mode, where the app keeps no
-//! sessions it could end; 503 when the provider's keys or the store cannot be reached (the
-//! provider may retry). Answers are never cached. Served outside the session layer: the provider
-//! sends no cookie.
+//! its `sid` (or, without one, of its `sub`) are deleted; cookie sessions, which the server cannot
+//! delete, are ended by a deny-list entry instead (see `session::ended`). 200 when done; 400
+//! naming the failed check when the token is invalid (nothing is ended); 503 when the provider's
+//! keys or the store cannot be reached (the provider may retry). Answers are never cached. Served
+//! outside the session layer: the provider sends no cookie.
 //!
-//! The body is read only when there is something to do with it (not in cookie mode), at most
-//! [`MAX_BODY_BYTES`] of it (413 past that) and within [`BODY_DEADLINE`] (408 past that), whatever
-//! server the app runs on: a logout token is a few KB, sent at once.
+//! At most [`MAX_BODY_BYTES`] of the body are read (413 past that), within [`BODY_DEADLINE`] (408
+//! past that), whatever server the app runs on: a logout token is a few KB, sent at once.
 
 use std::time::Duration;
 
@@ -41,14 +40,6 @@ fn answer(status: StatusCode, error: &str, description: impl Into<String>) -> Re
 }
 
 pub async fn backchannel_logout(State(state): State<AppState>, request: Request) -> Response {
-    if !state.sessions.can_end_sessions() {
-        // Answered before the body is read: nobody can hold this route open by trickling it.
-        return answer(
-            StatusCode::NOT_IMPLEMENTED,
-            "not_supported",
-            "This app keeps sessions in cookies (SESSION_STORE=cookie), which it cannot end from here. Set SESSION_STORE=redis://HOST:6379 for back-channel logout.",
-        );
-    }
     let form = match read_form(request).await {
         Ok(form) => form,
         Err(response) => return response,
@@ -72,7 +63,7 @@ pub async fn backchannel_logout(State(state): State<AppState>, request: Request)
             );
         }
     };
-    let ended = state.sessions.end_by_logout(&request).await;
+    let ended = state.sessions.end_by_logout(&request, &state.shared).await;
     answer_for(ended, request.sid.is_some())
 }
 
@@ -133,6 +124,10 @@ fn answer_for(ended: Result<LogoutOutcome, SessionError>, by_sid: bool) -> Respo
     match ended {
         Ok(LogoutOutcome::Ended(ended)) => {
             tracing::info!(ended, by_sid, "back-channel logout: sessions ended");
+            (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+        }
+        Ok(LogoutOutcome::Denied) => {
+            tracing::info!(by_sid, "back-channel logout: sessions ended (deny-list)");
             (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
         }
         Ok(LogoutOutcome::Replayed) => {

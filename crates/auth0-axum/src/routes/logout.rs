@@ -85,13 +85,13 @@ pub async fn logout(
 async fn end_everywhere(state: &AppState, session: &AppSession) -> Result<Redirect, AuthError> {
     // The refresh token dies with the session: revoked at the tenant (RFC 7009), so a copy of
     // the session taken earlier cannot renew its tokens.
-    let refresh_token = session
-        .user()
-        .await
-        .ok()
-        .flatten()
-        .and_then(|user| user.refresh_token);
+    let user = session.user().await.ok().flatten();
+    let id = session.id();
     let sid = session.end().await?;
+    if let (Some(user), Some(id)) = (&user, id) {
+        state.sessions.forget(id, user).await;
+    }
+    let refresh_token = user.and_then(|user| user.refresh_token);
     tracing::info!("logged out");
     if let Some(token) = refresh_token {
         match state.oidc.revoke_refresh_token(&token).await {

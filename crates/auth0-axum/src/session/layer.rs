@@ -43,6 +43,7 @@ enum Kind {
     Redis {
         sessions: super::server_side::RedisSessions,
         app: Arc<crate::config::AppSettings>,
+        rules: Arc<super::SessionRules>,
     },
 }
 
@@ -54,6 +55,7 @@ impl SessionLayer {
             SessionBackend::Redis(sessions) => Kind::Redis {
                 sessions: sessions.clone(),
                 app: Arc::new(app.clone()),
+                rules: context.rules.clone(),
             },
             SessionBackend::Cookie => Kind::Cookie(CookieSessionLayer::new(
                 SessionKeys::new(&app.session_secret, &app.previous_session_secrets),
@@ -61,6 +63,7 @@ impl SessionLayer {
                 cookie_path(app),
                 app.base_url.is_https(),
                 Arc::new(write_failure_page),
+                context.rules.clone(),
             )),
         };
         Self { kind }
@@ -101,9 +104,11 @@ where
         match &self.kind {
             Kind::Cookie(cookies) => SessionService::Cookie(cookies.layer(no_store(inner))),
             #[cfg(feature = "redis")]
-            Kind::Redis { sessions, app } => {
-                SessionService::Redis(sessions.service(no_store(inner), app))
-            }
+            Kind::Redis {
+                sessions,
+                app,
+                rules,
+            } => SessionService::Redis(sessions.service(no_store(inner), app, rules.clone())),
         }
     }
 }

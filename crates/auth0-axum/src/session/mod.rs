@@ -10,6 +10,7 @@
 //! cookie store's own functions, before anything is stored, so a write never fails half-way.
 
 pub(crate) mod cookie;
+pub(crate) mod ended;
 mod layer;
 mod model;
 #[cfg(feature = "redis")]
@@ -52,12 +53,14 @@ pub fn cookie_path(app: &crate::config::AppSettings) -> &str {
         path => path,
     }
 }
-/// Logged out after this long without a visit.
-pub const IDLE_TIMEOUT: Duration = Duration::hours(24);
-/// Logged out this long after login, however active.
-pub const ABSOLUTE_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
-/// The idle deadline is pushed back at most this often, so most page views write no cookie.
+/// The idle deadline is pushed back at most this often (or every half idle lifetime, when that is
+/// shorter), so most page views write no cookie.
 pub const REFRESH_EVERY_SECS: i64 = 3600;
+
+/// tower-sessions' expiry for the configured lifetimes (the record's and the cookie's).
+pub(crate) fn inactivity(lifetimes: &crate::config::SessionLifetimes) -> tower_sessions::Expiry {
+    tower_sessions::Expiry::OnInactivity(Duration::seconds(lifetimes.inactivity_secs()))
+}
 /// A login must come back from the provider within this time.
 pub const LOGIN_TTL_SECS: i64 = 600;
 /// Logins in progress kept per browser (tabs); the oldest is dropped beyond this.
@@ -95,13 +98,23 @@ pub enum SessionBackend {
 }
 
 impl SessionBackend {
-    pub fn from_settings(app: &crate::config::AppSettings) -> Result<Self, SessionError> {
+    /// The store `SESSION_STORE` names; a Redis one uses the connection `shared` made to it.
+    pub(crate) fn from_settings(
+        app: &crate::config::AppSettings,
+        shared: &crate::shared::Shared,
+    ) -> Result<Self, SessionError> {
+        #[cfg(not(feature = "redis"))]
+        let _ = shared;
         Ok(match &app.session_store {
             crate::config::SessionStoreSetting::Cookie => Self::Cookie,
             #[cfg(feature = "redis")]
-            crate::config::SessionStoreSetting::Redis(url) => {
-                Self::Redis(server_side::RedisSessions::connect(url)?)
-            }
+            crate::config::SessionStoreSetting::Redis(_) => match &shared.redis {
+                Some(redis) => Self::Redis(server_side::RedisSessions::new(
+                    redis.clone(),
+                    app.session_lifetimes,
+                )),
+                None => return Err(SessionError::Unavailable("no Redis connection".into())),
+            },
             #[cfg(not(feature = "redis"))]
             crate::config::SessionStoreSetting::Redis(_) => {
                 return Err(SessionError::Unavailable(
@@ -129,26 +142,31 @@ impl SessionBackend {
         Ok(size)
     }
 
-    /// Whether this store can end a session from outside the browser (back-channel logout).
-    pub fn can_end_sessions(&self) -> bool {
-        !matches!(self, Self::Cookie)
-    }
-
     /// Ends the sessions a verified logout token names, once per `jti`. The `jti` is recorded
     /// only once the sessions are ended, so a logout answered as not done (the store failed or
     /// stalled) is carried out when the provider retries it, not refused as a replay.
-    pub async fn end_by_logout(
+    pub(crate) async fn end_by_logout(
         &self,
         request: &LogoutRequest,
+        shared: &crate::shared::Shared,
     ) -> Result<LogoutOutcome, SessionError> {
-        #[cfg(not(feature = "redis"))]
-        let _ = request;
         match self {
-            Self::Cookie => Err(SessionError::Unavailable(
-                "sessions in cookies cannot be ended from the server".into(),
-            )),
+            // Cookies cannot be deleted from here: the deny-list ends them as they are read.
+            Self::Cookie => shared.deny(request).await,
             #[cfg(feature = "redis")]
             Self::Redis(redis) => redis.end_by_logout(request).await,
+        }
+    }
+
+    /// After a logout: the ended session leaves its user's indexes (best effort).
+    pub async fn forget(&self, id: tower_sessions::session::Id, user: &UserSession) {
+        #[cfg(not(feature = "redis"))]
+        let _ = (id, user);
+        #[cfg(feature = "redis")]
+        if let Self::Redis(redis) = self {
+            redis
+                .unindex(&id.to_string(), user.claim("sub"), user.sid.as_deref())
+                .await;
         }
     }
 
@@ -181,8 +199,32 @@ pub struct LogoutRequest {
 pub enum LogoutOutcome {
     /// These many sessions were ended (0: the user had none left).
     Ended(usize),
+    /// Cookie sessions: the `sid` (or `sub`) is on the deny-list; its sessions read as guests.
+    Denied,
     /// This `jti` was used before: nothing was done.
     Replayed,
+}
+
+/// What the session layer tells the extractors about its sessions: how much one may hold, how
+/// long it lives, and which were ended from outside the browser (a request extension).
+#[derive(Debug, Clone)]
+pub struct SessionRules {
+    pub capacity: Capacity,
+    pub lifetimes: crate::config::SessionLifetimes,
+    /// Back-channel logouts of sessions the store cannot delete (cookies).
+    pub ended: ended::EndedSessions,
+}
+
+impl SessionRules {
+    /// Cookie sessions with the default lifetimes and nothing ended: what a route outside the
+    /// session layer's rules (a test, the fuzz run) assumes.
+    pub fn cookie_defaults() -> Self {
+        Self {
+            capacity: Capacity::Cookie,
+            lifetimes: crate::config::SessionLifetimes::default(),
+            ended: ended::EndedSessions::default(),
+        }
+    }
 }
 
 /// How much one session may hold.
@@ -215,17 +257,24 @@ impl From<tower_sessions::session::Error> for SessionError {
 /// before they return, so a store that does not answer is a page, not a lost write.
 pub struct AppSession {
     session: Session,
+    rules: std::sync::Arc<SessionRules>,
     capacity: Capacity,
 }
 
 impl AppSession {
-    pub fn new(session: Session, capacity: Capacity) -> Self {
-        Self { session, capacity }
+    pub fn new(session: Session, rules: std::sync::Arc<SessionRules>) -> Self {
+        let capacity = rules.capacity;
+        Self {
+            session,
+            rules,
+            capacity,
+        }
     }
 
-    /// Who is logged in (enforcing the lifetimes; a malformed record reads as logged out).
+    /// Who is logged in (enforcing the lifetimes, the upstream ceiling and back-channel logouts;
+    /// a malformed record reads as logged out).
     pub async fn user(&self) -> Result<Option<UserSession>, SessionError> {
-        store::current_user(&self.session).await
+        store::current_user(&self.session, &self.rules).await
     }
 
     /// Records a login in progress; the oldest others make room for it.

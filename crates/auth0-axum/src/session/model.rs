@@ -50,6 +50,11 @@ pub struct UserSession {
     /// `DPoP` when the access token is bound to the app's DPoP key (RFC 9449); `None`: Bearer.
     #[serde(rename = "tt", default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    /// The upstream identity provider's ceiling on this session (the login's ID token's
+    /// `session_expiry`, unix time): the session ends then, whatever its own lifetimes say, and a
+    /// refresh never moves it.
+    #[serde(rename = "se", default, skip_serializing_if = "Option::is_none")]
+    pub session_expires_at: Option<i64>,
 }
 
 /// `DPoP` for a token endpoint's `token_type` of DPoP (any case); `None` for Bearer or none.
@@ -95,6 +100,7 @@ impl UserSession {
             logged_in_at: now,
             refreshed_at: now,
             token_type: None,
+            session_expires_at: None,
         }
     }
 

@@ -8,101 +8,84 @@
 //! The app starts while Redis is down and reconnects by itself; every command is bounded in time,
 //! so a page that needs the session answers (503, naming the store) instead of hanging.
 
-use std::time::Duration;
-
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use fred::prelude::{KeysInterface, Pool, SortedSetsInterface};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service};
+use tower_sessions::SessionManagerLayer;
 use tower_sessions::cookie::{Key, SameSite};
-use tower_sessions::session::Id;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{
-    Builder, ClientLike, Config, Expiration, FromValue, KeysInterface, Pool, ReconnectPolicy,
-};
-use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
-use url::Url;
 
-use super::{ABSOLUTE_TIMEOUT_SECS, Capacity, IDLE_TIMEOUT, SessionError, cookie::codec};
-use crate::config::{AppSettings, redis_display};
+use super::{SessionError, SessionRules, cookie::codec};
+use crate::config::{AppSettings, SessionLifetimes};
+use crate::shared::redis::{PREFIX, RedisShared, unavailable};
 
-/// How long one Redis command may take before the page says the store is not answering.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(1500);
-/// Connections to Redis: two cores, so two are plenty.
-const POOL_SIZE: usize = 2;
-/// Our keys' prefix (tower-sessions' records are keyed by the bare session id).
-const PREFIX: &str = "auth0_login";
-
-/// The Redis behind the sessions: the session store, the indexes and the `jti` ledger.
+/// The Redis behind the sessions: the records (tower-sessions' maintained store), and the
+/// indexes by `sub` and `sid` that a back-channel logout ends sessions by.
 #[derive(Clone)]
 pub struct RedisSessions {
-    pool: Pool,
-    /// `redis://host:port/db`, without credentials: for logs and pages.
-    display: String,
+    shared: RedisShared,
+    lifetimes: SessionLifetimes,
+    /// What this process wrote last per session, so that a request saves a record once.
+    written: Arc<Mutex<HashMap<Id, (u64, Instant)>>>,
 }
 
 impl std::fmt::Debug for RedisSessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RedisSessions({})", self.display)
+        write!(f, "RedisSessions({})", self.shared.display())
     }
-}
-
-fn unavailable(err: impl std::fmt::Display) -> SessionError {
-    SessionError::Unavailable(err.to_string())
 }
 
 impl RedisSessions {
-    /// Starts connecting in the background (the app starts while Redis is down, and reconnects
-    /// whenever it comes back). Fails only on a URL fred cannot use.
-    pub fn connect(url: &Url) -> Result<Self, SessionError> {
-        let mut config = Config::from_url(url.as_str()).map_err(unavailable)?;
-        // Keep retrying the first connection too, instead of failing startup.
-        config.fail_fast = false;
-        let pool = Builder::from_config(config)
-            .with_connection_config(|c| {
-                c.connection_timeout = COMMAND_TIMEOUT;
-                c.internal_command_timeout = COMMAND_TIMEOUT;
-                c.max_command_attempts = 1;
-            })
-            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
-            // Forever, every half second at most: Redis coming back is noticed quickly.
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 500, 2))
-            .build_pool(POOL_SIZE)
-            .map_err(unavailable)?;
-        drop(pool.connect());
-        let shown = redis_display(url);
-        tracing::info!(store = %shown, "sessions are kept in Redis");
-        Ok(Self {
-            pool,
-            display: shown,
-        })
+    /// Sessions in this Redis (connecting in the background).
+    pub fn new(shared: RedisShared, lifetimes: SessionLifetimes) -> Self {
+        tracing::info!(store = %shared.display(), "sessions are kept in Redis");
+        Self {
+            shared,
+            lifetimes,
+            written: Arc::default(),
+        }
     }
 
     pub fn display(&self) -> &str {
-        &self.display
+        self.shared.display()
+    }
+
+    fn pool(&self) -> &Pool {
+        self.shared.pool()
     }
 
     /// The session layer: tower-sessions' manager over the Redis store, the id in a private cookie.
     fn manager_layer(
         &self,
         app: &AppSettings,
-    ) -> SessionManagerLayer<RedisStore<Pool>, tower_sessions::service::PrivateCookie> {
+    ) -> SessionManagerLayer<OnceSaved, tower_sessions::service::PrivateCookie> {
         let key = Key::from(&codec::id_cookie_key_bytes(&app.session_secret));
-        SessionManagerLayer::new(RedisStore::new(self.pool.clone()))
+        let store = OnceSaved {
+            inner: RedisStore::new(self.pool().clone()),
+            written: self.written.clone(),
+        };
+        SessionManagerLayer::new(store)
             .with_name(super::cookie_name(app))
             .with_http_only(true)
             // Strict would drop the cookie on the provider's redirect back to /callback.
             .with_same_site(SameSite::Lax)
             .with_secure(app.base_url.is_https())
             .with_path(super::cookie_path(app).to_string())
-            .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
+            .with_expiry(super::inactivity(&app.session_lifetimes))
             .with_private(key)
     }
 
-    /// `inner` inside the session layer, telling `AppSession` a session has no cookie bound. With
+    /// `inner` inside the session layer, handing the extractors the session's rules. With
     /// `APP_SECRET_KEY_PREVIOUS`, an id cookie sealed under an old key is sealed again first.
     /// tower-sessions' manager answers an empty 500 when saving fails after the handler (Redis
     /// went away mid-request): that becomes the session store's page.
@@ -110,6 +93,7 @@ impl RedisSessions {
         &self,
         inner: S,
         app: &AppSettings,
+        rules: Arc<SessionRules>,
     ) -> BoxCloneSyncService<Request, Response, Infallible>
     where
         S: Service<Request, Response = Response, Error = Infallible>
@@ -121,12 +105,12 @@ impl RedisSessions {
     {
         let manager = self
             .manager_layer(app)
-            .layer(axum::Extension(Capacity::Unbounded).layer(inner));
+            .layer(axum::Extension(rules).layer(inner));
         let pages = axum::middleware::map_response(bare_failure_page).layer(manager);
         if app.previous_session_secrets.is_empty() {
             return BoxCloneSyncService::new(pages);
         }
-        let rotation = std::sync::Arc::new(IdCookieRotation::new(app));
+        let rotation = Arc::new(IdCookieRotation::new(app));
         BoxCloneSyncService::new(
             axum::middleware::from_fn(move |request, next| {
                 let rotation = rotation.clone();
@@ -138,65 +122,69 @@ impl RedisSessions {
 
     /// Whether Redis answers now (readiness).
     pub async fn ping(&self) -> Result<(), SessionError> {
-        self.pool.ping::<()>(None).await.map_err(unavailable)
+        self.shared.ping().await
     }
 
     fn index_key(kind: &str, value: &str) -> String {
         format!("{PREFIX}:{kind}:{value}")
     }
 
-    /// Runs one of our Lua scripts: one round trip, atomic in Redis.
-    async fn script<R: FromValue>(
-        &self,
-        script: &'static str,
-        keys: Vec<String>,
-        args: Vec<String>,
-    ) -> Result<R, SessionError> {
-        let eval = CustomCommand::new_static("EVAL", ClusterHash::FirstKey, false);
-        let mut all = Vec::with_capacity(2 + keys.len() + args.len());
-        all.push(script.to_string());
-        all.push(keys.len().to_string());
-        all.extend(keys);
-        all.extend(args);
-        self.pool.custom(eval, all).await.map_err(unavailable)
-    }
-
-    /// Indexes a new session under its user's `sub` and the provider's `sid`, in one round trip,
-    /// and prunes the index of sessions that have ended since (logged out, expired, ended by the
-    /// provider), so that an active user's index does not grow by one id per login.
+    /// Indexes a new session under its user's `sub` and the provider's `sid`, in one round trip
+    /// (the two scripts are sent together; in a cluster each goes to its key's node), and prunes
+    /// each index of sessions older than the absolute lifetime, which have ended whatever
+    /// happened to them. A logout removes its session from the indexes itself.
     pub async fn index(
         &self,
         id: Id,
         sub: Option<&str>,
         sid: Option<&str>,
     ) -> Result<(), SessionError> {
-        let keys: Vec<String> = [
-            sub.map(|s| Self::index_key("sub", s)),
-            sid.map(|s| Self::index_key("sid", s)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if keys.is_empty() {
-            return Ok(());
-        }
         let now = crate::primitives::unix_now();
-        let pruned: i64 = self
-            .script(
-                INDEX_SCRIPT,
-                keys,
-                vec![
-                    id.to_string(),
-                    now.to_string(),
-                    ABSOLUTE_TIMEOUT_SECS.to_string(),
-                    now.saturating_sub(PRUNE_GRACE_SECS).to_string(),
-                ],
-            )
-            .await?;
+        let absolute = self.lifetimes.absolute_secs;
+        let args = vec![
+            id.to_string(),
+            now.to_string(),
+            absolute.to_string(),
+            now.saturating_sub(absolute).to_string(),
+        ];
+        let index = |key: Option<String>| {
+            let args = args.clone();
+            async move {
+                match key {
+                    Some(key) => {
+                        self.shared
+                            .script::<i64>(INDEX_SCRIPT, vec![key], args)
+                            .await
+                    }
+                    None => Ok(0),
+                }
+            }
+        };
+        let (by_sub, by_sid) = tokio::join!(
+            index(sub.map(|s| Self::index_key("sub", s))),
+            index(sid.map(|s| Self::index_key("sid", s)))
+        );
+        let pruned = by_sub? + by_sid?;
         if pruned > 0 {
             tracing::debug!(pruned, "ended sessions pruned from the index");
         }
         Ok(())
+    }
+
+    /// Removes an ended session from its user's indexes (logout).
+    pub async fn unindex(&self, id: &str, sub: Option<&str>, sid: Option<&str>) {
+        let remove = |key: Option<String>| async move {
+            if let Some(key) = key {
+                let removed: Result<i64, _> = self.pool().zrem(&key, id).await;
+                if let Err(err) = removed {
+                    tracing::debug!(error = %err, "could not remove an ended session from its index");
+                }
+            }
+        };
+        tokio::join!(
+            remove(sub.map(|s| Self::index_key("sub", s))),
+            remove(sid.map(|s| Self::index_key("sid", s)))
+        );
     }
 
     /// What a back-channel logout does (see [`super::SessionBackend::end_by_logout`]), in an order
@@ -211,7 +199,7 @@ impl RedisSessions {
         request: &super::LogoutRequest,
     ) -> Result<super::LogoutOutcome, SessionError> {
         let jti_key = Self::index_key("jti", &request.jti);
-        let seen: Option<String> = self.pool.get(&jti_key).await.map_err(unavailable)?;
+        let seen: Option<String> = self.pool().get(&jti_key).await.map_err(unavailable)?;
         if seen.is_some() {
             return Ok(super::LogoutOutcome::Replayed);
         }
@@ -220,79 +208,146 @@ impl RedisSessions {
             (None, Some(sub)) => self.end_sessions("sub", sub).await?,
             (None, None) => 0,
         };
-        let recorded: Result<(), _> = self
-            .pool
-            .set(
-                &jti_key,
-                "ended",
-                Some(Expiration::EX(request.remember_jti_secs.max(1))),
-                None,
-                false,
-            )
-            .await;
-        if let Err(err) = recorded {
+        let remember =
+            Duration::from_secs(u64::try_from(request.remember_jti_secs.max(1)).unwrap_or(1));
+        if let Err(err) = self.shared.put(&jti_key, "ended", remember).await {
             tracing::warn!(error = %err, "sessions ended, but the logout token's jti could not be recorded");
         }
         Ok(super::LogoutOutcome::Ended(ended))
     }
 
-    /// Ends every session indexed under `kind` (`sub` or `sid`) = `value`, in one round trip;
-    /// how many there were.
+    /// Ends every session indexed under `kind` (`sub` or `sid`) = `value`; how many there were.
+    /// The records live in other hash slots than the index (a cluster), so they are deleted one
+    /// command each, sent together, and then taken out of the index.
     pub async fn end_sessions(&self, kind: &str, value: &str) -> Result<usize, SessionError> {
-        let ended: i64 = self
-            .script(END_SCRIPT, vec![Self::index_key(kind, value)], Vec::new())
+        let key = Self::index_key(kind, value);
+        let ids: Vec<String> = self
+            .shared
+            .script(LIST_SCRIPT, vec![key.clone()], Vec::new())
             .await?;
-        Ok(usize::try_from(ended).unwrap_or(0))
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let deletes = ids.iter().map(|id| async move {
+            let n: Result<i64, _> = self.pool().del(id.as_str()).await;
+            n.map_err(unavailable)
+        });
+        let mut ended = 0usize;
+        for deleted in futures_util::future::join_all(deletes).await {
+            ended += usize::try_from(deleted?).unwrap_or(0);
+        }
+        let _: i64 = self.pool().zrem(&key, ids).await.map_err(unavailable)?;
+        Ok(ended)
     }
 }
 
-/// A session indexed less than this long ago is never pruned, even without a record: its login
-/// is still saving it (the record is written when the `/callback` response is made).
-const PRUNE_GRACE_SECS: i64 = 60;
+/// tower-sessions-redis-store, saving a record once per request: the routes save explicitly (so
+/// that a store that does not answer is the route's page) and the manager saves again after the
+/// handler; a save of the same bytes this process saved since it last loaded the record (within
+/// a few seconds) is not sent. Its `save` is
+/// `SET … XX`: a record another request or a back-channel logout has deleted is never written
+/// back.
+#[derive(Debug, Clone)]
+pub struct OnceSaved {
+    inner: RedisStore<Pool>,
+    written: Arc<Mutex<HashMap<Id, (u64, Instant)>>>,
+}
 
-/// KEYS: the index sets (sorted sets: session id scored by when it was indexed). ARGV: the new
-/// session's id, now, the index's lifetime, and the time before which a member without a record
-/// has ended. An index written as a plain set by an earlier version is converted first. Returns
-/// how many ended sessions were pruned. (tower-sessions-redis-store keys a record by the bare id.)
+/// How long a save is remembered as the last one: the length of a request.
+const SAME_REQUEST: Duration = Duration::from_secs(5);
+
+fn fingerprint(record: &Record) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let sorted: std::collections::BTreeMap<_, _> = record.data.iter().collect();
+    serde_json::to_string(&sorted)
+        .unwrap_or_default()
+        .hash(&mut h);
+    record.expiry_date.unix_timestamp().hash(&mut h);
+    h.finish()
+}
+
+impl OnceSaved {
+    fn remember(&self, id: Id, print: Option<u64>) {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        if written.len() > 4096 {
+            written.retain(|_, (_, at)| at.elapsed() < SAME_REQUEST);
+        }
+        match print {
+            Some(p) => written.insert(id, (p, Instant::now())),
+            None => written.remove(&id),
+        };
+    }
+
+    fn just_wrote(&self, id: Id, print: u64) -> bool {
+        let written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        written
+            .get(&id)
+            .is_some_and(|(p, at)| *p == print && at.elapsed() < SAME_REQUEST)
+    }
+}
+
+#[async_trait]
+impl SessionStore for OnceSaved {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.inner.create(record).await?;
+        self.remember(record.id, Some(fingerprint(record)));
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let print = fingerprint(record);
+        if self.just_wrote(record.id, print) {
+            return Ok(());
+        }
+        self.inner.save(record).await?;
+        self.remember(record.id, Some(print));
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        // A request that reads the record starts afresh: only its own saves are compared.
+        self.remember(*id, None);
+        self.inner.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.remember(*id, None);
+        self.inner.delete(id).await
+    }
+}
+
+/// KEYS[1]: an index (a sorted set: session id scored by when it was indexed; a plain set from an
+/// earlier version is converted). ARGV: the new session's id, now, the index's lifetime, and the
+/// time before which a session has ended by its absolute lifetime. Returns how many were pruned.
 const INDEX_SCRIPT: &str = r#"
-local pruned = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('TYPE', key).ok == 'set' then
-    local old = redis.call('SMEMBERS', key)
-    redis.call('DEL', key)
-    for _, id in ipairs(old) do redis.call('ZADD', key, 0, id) end
-  end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[4])) do
-    if redis.call('EXISTS', id) == 0 then
-      redis.call('ZREM', key, id)
-      pruned = pruned + 1
-    end
-  end
-  redis.call('ZADD', key, ARGV[2], ARGV[1])
-  redis.call('EXPIRE', key, ARGV[3])
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  local old = redis.call('SMEMBERS', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  for _, id in ipairs(old) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 end
+local pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return pruned
 "#;
 
-/// KEYS[1]: an index (a sorted set, or a plain set from an earlier version). Deletes the records
-/// of its sessions and the index; returns how many records there were.
-const END_SCRIPT: &str = r#"
-local ids
+/// KEYS[1]: an index (a sorted set, or a plain set from an earlier version): its session ids.
+const LIST_SCRIPT: &str = r#"
 if redis.call('TYPE', KEYS[1]).ok == 'set' then
-  ids = redis.call('SMEMBERS', KEYS[1])
-else
-  ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+  local ids = redis.call('SMEMBERS', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 0, id) end
+  return ids
 end
-local ended = 0
-for _, id in ipairs(ids) do ended = ended + redis.call('DEL', id) end
-redis.call('DEL', KEYS[1])
-return ended
+return redis.call('ZRANGE', KEYS[1], 0, -1)
 "#;
 
 /// Key rotation for the id cookie: tower-sessions opens it with the current key only, so a cookie
 /// that opens only under a key in `APP_SECRET_KEY_PREVIOUS` is sealed again under the current one
 /// before the session layer reads it, and the browser gets the new value.
 struct IdCookieRotation {
+    max_age: i64,
     name: &'static str,
     path: String,
     secure: bool,
@@ -304,6 +359,7 @@ impl IdCookieRotation {
     fn new(app: &AppSettings) -> Self {
         let key = |secret| Key::from(&codec::id_cookie_key_bytes(secret));
         Self {
+            max_age: app.session_lifetimes.inactivity_secs(),
             name: super::cookie_name(app),
             path: super::cookie_path(app).to_string(),
             secure: app.base_url.is_https(),
@@ -365,8 +421,7 @@ impl IdCookieRotation {
             let secure = if self.secure { "; Secure" } else { "" };
             let cookie = format!(
                 "{prefix}{new_value}; HttpOnly; SameSite=Lax{secure}; Path={}; Max-Age={}",
-                self.path,
-                IDLE_TIMEOUT.whole_seconds()
+                self.path, self.max_age
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, v);

@@ -7,8 +7,8 @@ use tower_sessions::Session;
 use super::model::{user_from_value, user_value};
 use super::size::check_fits;
 use super::{
-    ABSOLUTE_TIMEOUT_SECS, Capacity, LOGINS_KEY, LoginTransaction, MAX_PENDING_LOGIN_BYTES,
-    MAX_PENDING_LOGINS, REFRESH_EVERY_SECS, SessionError, TakenLogin, USER_KEY, UserSession,
+    Capacity, LOGINS_KEY, LoginTransaction, MAX_PENDING_LOGIN_BYTES, MAX_PENDING_LOGINS,
+    REFRESH_EVERY_SECS, SessionError, SessionRules, TakenLogin, USER_KEY, UserSession,
 };
 use crate::primitives::unix_now;
 
@@ -42,18 +42,43 @@ async fn store_user(session: &Session, user: &UserSession) -> Result<(), Session
     Ok(())
 }
 
-/// The logged-in user, if any. Enforces the absolute timeout and slides the idle one (hourly).
-pub(super) async fn current_user(session: &Session) -> Result<Option<UserSession>, SessionError> {
+/// Why a stored user no longer counts as logged in, if they do not.
+fn ended_by(user: &UserSession, rules: &SessionRules, now: i64) -> Option<&'static str> {
+    if now.saturating_sub(user.logged_in_at) > rules.lifetimes.absolute_secs {
+        return Some("session reached its absolute lifetime; logging out");
+    }
+    if user.session_expires_at.is_some_and(|at| now >= at) {
+        return Some(
+            "session reached the identity provider's ceiling (session_expiry); logging out",
+        );
+    }
+    let sub = user.claim("sub");
+    if rules
+        .ended
+        .ends(user.sid.as_deref(), sub, user.logged_in_at)
+    {
+        return Some("session was ended by a back-channel logout; logging out");
+    }
+    None
+}
+
+/// The logged-in user, if any. Enforces the absolute lifetime, the upstream ceiling and
+/// back-channel logouts, and slides the idle deadline of a rolling session (at most hourly).
+pub(super) async fn current_user(
+    session: &Session,
+    rules: &SessionRules,
+) -> Result<Option<UserSession>, SessionError> {
     let Some(mut user) = stored_user(session).await? else {
         return Ok(None);
     };
     let now = unix_now();
-    if now.saturating_sub(user.logged_in_at) > ABSOLUTE_TIMEOUT_SECS {
-        tracing::info!("session reached its absolute lifetime; logging out");
+    if let Some(why) = ended_by(&user, rules, now) {
+        tracing::info!("{why}");
         session.remove_value(USER_KEY).await?;
         return Ok(None);
     }
-    if now.saturating_sub(user.refreshed_at) > REFRESH_EVERY_SECS {
+    let slide_every = REFRESH_EVERY_SECS.min(rules.lifetimes.idle_secs / 2);
+    if rules.lifetimes.rolling && now.saturating_sub(user.refreshed_at) > slide_every {
         user.refreshed_at = now;
         // The read succeeded: a failed slide is logged, and the page still shows.
         if let Err(err) = store_user(session, &user).await {

@@ -117,6 +117,16 @@ pub fn replayed(jti: &str) -> Failure {
     )
 }
 
+/// The ledger of used proofs (Redis) did not answer: the proof cannot be shown to be new.
+pub fn ledger_unavailable() -> Failure {
+    failure(
+        message::JTI,
+        "the ledger of used proofs did not answer, so this proof could not be shown to be new"
+            .to_string(),
+        "Try again in a moment with a new proof; if it lasts, the app's Redis is down.",
+    )
+}
+
 /// The `cnf.jkt` a token's claims bind it to, if any.
 pub fn bound_jkt(claims: &Map<String, Value>) -> Option<&str> {
     claims.get("cnf")?.get("jkt")?.as_str()

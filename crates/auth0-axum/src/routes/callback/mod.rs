@@ -192,7 +192,11 @@ async fn take_login(
         return Ok(Taken::AlreadyLoggedIn);
     }
     if !matches!(taken, TakenLogin::NotFound { .. })
-        && !state.used_logins.first_use(returned_state, unix_now())
+        && !state
+            .shared
+            .first_login_use(returned_state)
+            .await
+            .map_err(AuthError::from)?
     {
         return Err(bad_request(
             "state_mismatch",

@@ -80,6 +80,15 @@ impl From<LoginError> for AuthError {
             )
             .check("Log in again: the provider will ask for your password.")
             .retry("/login"),
+            LoginError::SessionAlreadyExpired { at, issued } => AuthError::new(
+                StatusCode::BAD_REQUEST,
+                "session_expired",
+                "Your organization's sign-in has already expired",
+                format!("The provider's answer says your session had to end at {at} (session_expiry), which is not after the moment it was issued ({issued}), so nobody was logged in."),
+            )
+            .check("Sign in again at your organization's identity provider, then log in here.")
+            .check("If you run this app: the enterprise connection's identity provider sends session_expiry; check its clock and its session policy (the value is unix seconds).")
+            .retry("/login"),
             LoginError::StepUpNotPerformed { asked, got_acr, got_amr } => AuthError::new(
                 StatusCode::FORBIDDEN,
                 "mfa_not_performed",

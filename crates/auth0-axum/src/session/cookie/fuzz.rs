@@ -20,7 +20,13 @@ fn keys() -> SessionKeys {
 /// `/` reads the user; `/write` also starts a login (the write path).
 fn app() -> Router {
     async fn read(session: Session) -> (StatusCode, &'static str) {
-        match AppSession::new(session, Capacity::Cookie).user().await {
+        match AppSession::new(
+            session,
+            std::sync::Arc::new(crate::session::SessionRules::cookie_defaults()),
+        )
+        .user()
+        .await
+        {
             Ok(Some(_)) => (StatusCode::OK, "user"),
             Ok(None) => (StatusCode::OK, "guest"),
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error"),
@@ -38,9 +44,12 @@ fn app() -> Router {
             silent: false,
             acr_values: None,
         };
-        match AppSession::new(session, Capacity::Cookie)
-            .add_login(tx)
-            .await
+        match AppSession::new(
+            session,
+            std::sync::Arc::new(crate::session::SessionRules::cookie_defaults()),
+        )
+        .add_login(tx)
+        .await
         {
             Ok(()) => StatusCode::OK,
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -61,6 +70,7 @@ fn app() -> Router {
             "/",
             false,
             page,
+            std::sync::Arc::new(crate::session::SessionRules::cookie_defaults()),
         ))
 }
 

@@ -31,7 +31,7 @@ use tower::{Layer, Service};
 use tower_sessions::Session;
 use tower_sessions::session::{Expiry, Id, Record};
 
-use super::{Capacity, IDLE_TIMEOUT};
+use super::SessionRules;
 use crate::primitives::unix_now;
 use chunks::RequestChunks;
 pub use codec::SessionKeys;
@@ -55,6 +55,9 @@ struct Shared {
     path: Box<str>,
     secure: bool,
     on_write_failure: WriteFailurePage,
+    /// Handed to the extractors with each request.
+    rules: Arc<SessionRules>,
+    expiry: Expiry,
 }
 
 /// The layer: `CookieSessionLayer::new(keys, name, secure, page)`.
@@ -70,6 +73,7 @@ impl CookieSessionLayer {
         path: &str,
         secure: bool,
         on_write_failure: WriteFailurePage,
+        rules: Arc<SessionRules>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -78,6 +82,8 @@ impl CookieSessionLayer {
                 path: path.into(),
                 secure,
                 on_write_failure,
+                expiry: super::inactivity(&rules.lifetimes),
+                rules,
             }),
         }
     }
@@ -227,9 +233,9 @@ where
                 emptied: AtomicBool::new(false),
                 shared: shared.clone(),
             });
-            let session = Session::new(id, store.clone(), Some(Expiry::OnInactivity(IDLE_TIMEOUT)));
+            let session = Session::new(id, store.clone(), Some(shared.expiry));
             request.extensions_mut().insert(session.clone());
-            request.extensions_mut().insert(Capacity::Cookie);
+            request.extensions_mut().insert(shared.rules.clone());
             let mut response = inner.call(request).await?;
 
             // A save with no data (logout, a consumed login) marks the cookies for deletion.

@@ -1,0 +1,334 @@
+//! What every instance of the app must agree on: the logins already answered, the `jti`s already
+//! used (DPoP proofs at the bearer API), the sessions ended by a back-channel logout (for cookie
+//! sessions, which the server cannot delete), and who is refreshing a session's tokens right now.
+//! With Redis (`SESSION_STORE=redis…`, or `REDIS_URL` beside cookie sessions) all of it lives
+//! there and a replay is refused by every instance; without, each process keeps its own.
+
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+use crate::config::SessionLifetimes;
+use crate::primitives::unix_now;
+use crate::session::ended::{EndedKind, EndedSessions, entry_key};
+use crate::session::{LogoutOutcome, LogoutRequest, SessionError};
+use crate::used_logins::UsedLogins;
+
+/// What a used state is remembered for: a little past the login's own life, so clock steps cannot
+/// reopen it.
+const STATE_TTL_SECS: i64 = crate::session::LOGIN_TTL_SECS + 60;
+
+pub(crate) struct Shared {
+    logins: UsedLogins,
+    dpop_proofs: UsedLogins,
+    /// Sessions ended by back-channel logout (cookie sessions), as the session layer reads them.
+    pub ended: EndedSessions,
+    lifetimes: SessionLifetimes,
+    #[cfg(feature = "redis")]
+    pub redis: Option<redis::RedisShared>,
+}
+
+/// Hex of the first 16 bytes of SHA-256: keys never hold the value they stand for.
+pub(crate) fn digest_hex(value: &str) -> String {
+    use sha2::Digest as _;
+    let full = sha2::Sha256::digest(value.as_bytes());
+    full[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Shared {
+    /// Each process's own memories (no Redis).
+    pub fn in_process(lifetimes: SessionLifetimes) -> Self {
+        Self {
+            logins: UsedLogins::default(),
+            dpop_proofs: UsedLogins::default(),
+            ended: EndedSessions::default(),
+            lifetimes,
+            #[cfg(feature = "redis")]
+            redis: None,
+        }
+    }
+
+    /// Shared through this Redis; the deny-list is followed from it from now on.
+    #[cfg(feature = "redis")]
+    pub fn in_redis(lifetimes: SessionLifetimes, redis: redis::RedisShared) -> Self {
+        let shared = Self {
+            redis: Some(redis),
+            ..Self::in_process(lifetimes)
+        };
+        if let Some(redis) = &shared.redis {
+            redis.follow_ended(shared.ended.clone(), lifetimes.absolute_secs);
+        }
+        shared
+    }
+
+    /// From the settings: Redis when the app has one (`SESSION_STORE` or `REDIS_URL`).
+    pub fn from_settings(app: &crate::config::AppSettings) -> Result<Self, SessionError> {
+        match &app.shared_redis {
+            None => Ok(Self::in_process(app.session_lifetimes)),
+            #[cfg(feature = "redis")]
+            Some(url) => Ok(Self::in_redis(
+                app.session_lifetimes,
+                redis::RedisShared::connect(url, app.session_store_ca.as_deref())?,
+            )),
+            #[cfg(not(feature = "redis"))]
+            Some(_) => Err(SessionError::Unavailable(
+                "this build has no Redis client: build auth0-axum with its `redis` feature".into(),
+            )),
+        }
+    }
+
+    /// Marks a login's `state` answered: `false` if it was already (by any instance).
+    pub async fn first_login_use(&self, state: &str) -> Result<bool, SessionError> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            let key = format!("{}:state:{}", redis::PREFIX, digest_hex(state));
+            return redis.first_use(&key, STATE_TTL_SECS).await;
+        }
+        Ok(self.logins.first_use(state, unix_now()))
+    }
+
+    /// Marks a DPoP proof's `jti` used: `false` if it was already (by any instance).
+    pub async fn first_dpop_use(&self, jti: &str) -> Result<bool, SessionError> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            let key = format!("{}:dpop:{}", redis::PREFIX, digest_hex(jti));
+            return redis.first_use(&key, STATE_TTL_SECS).await;
+        }
+        Ok(self.dpop_proofs.first_use(jti, unix_now()))
+    }
+
+    /// A back-channel logout of cookie sessions: its `sid` (or, without one, its `sub`) goes on
+    /// the deny-list for as long as a session lives, once per `jti`.
+    pub async fn deny(&self, request: &LogoutRequest) -> Result<LogoutOutcome, SessionError> {
+        let entry = match (&request.sid, &request.sub) {
+            (Some(sid), _) => entry_key(EndedKind::Sid, sid),
+            (None, Some(sub)) => entry_key(EndedKind::Sub, sub),
+            (None, None) => return Ok(LogoutOutcome::Ended(0)),
+        };
+        let now = unix_now();
+        let keep = self.lifetimes.absolute_secs;
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            let jti = format!("{}:jti:{}", redis::PREFIX, digest_hex(&request.jti));
+            if redis.get(&jti).await?.is_some() {
+                return Ok(LogoutOutcome::Replayed);
+            }
+            redis.publish_ended(&entry, now, keep).await?;
+            self.ended.insert(entry, now, now, keep);
+            if let Err(err) = redis
+                .put(
+                    &jti,
+                    "ended",
+                    std::time::Duration::from_secs(request.remember_jti_secs.max(1) as u64),
+                )
+                .await
+            {
+                tracing::warn!(error = %err, "sessions ended, but the logout token's jti could not be recorded");
+            }
+            return Ok(LogoutOutcome::Denied);
+        }
+        if !self.logins.first_use(&format!("jti:{}", request.jti), now) {
+            return Ok(LogoutOutcome::Replayed);
+        }
+        self.ended.insert(entry, now, now, keep);
+        Ok(LogoutOutcome::Denied)
+    }
+
+    /// Where the shared memories live, for logs.
+    pub fn describe(&self) -> &str {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            return redis.display();
+        }
+        "this process"
+    }
+}
+
+/// How long a refresh may hold its session's lock: the token endpoint's timeout and a margin.
+#[cfg(feature = "redis")]
+const REFRESH_LOCK: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// A refresh's outcome as the instance that made it hands it to the others (sealed).
+#[cfg(feature = "redis")]
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Handed {
+    Tokens(crate::oidc::RefreshedTokens),
+    Refused(String),
+    Unavailable(String),
+    RateLimited(Option<u64>),
+}
+
+#[cfg(feature = "redis")]
+impl Handed {
+    fn of(result: &Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>) -> Self {
+        use crate::oidc::RefreshError;
+        match result {
+            Ok(tokens) => Self::Tokens(tokens.clone()),
+            Err(RefreshError::Refused(why)) => Self::Refused(why.clone()),
+            // The refresh token is spent and its answer untrusted: for the others, a refusal.
+            Err(RefreshError::IdTokenInvalid { summary, .. }) => Self::Refused(summary.clone()),
+            Err(RefreshError::Unavailable(why)) => Self::Unavailable(why.clone()),
+            Err(RefreshError::RateLimited { retry_after }) => Self::RateLimited(*retry_after),
+        }
+    }
+
+    fn into_result(self) -> Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError> {
+        use crate::oidc::RefreshError;
+        match self {
+            Self::Tokens(tokens) => Ok(tokens),
+            Self::Refused(why) => Err(RefreshError::Refused(why)),
+            Self::Unavailable(why) => Err(RefreshError::Unavailable(why)),
+            Self::RateLimited(retry_after) => Err(RefreshError::RateLimited { retry_after }),
+        }
+    }
+}
+
+/// AES-256-GCM under a key derived from `APP_SECRET_KEY` and the refresh token being spent:
+/// only an instance of this app holding that same refresh token can read the answer.
+#[cfg(feature = "redis")]
+fn answer_key(
+    secret: &crate::config::SessionSecret,
+    refresh_token: &str,
+) -> ring::aead::LessSafeKey {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"auth0-axum refresh answer\0");
+    h.update(secret.bytes());
+    h.update(b"\0");
+    h.update(refresh_token.as_bytes());
+    let key = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &h.finalize())
+        .expect("32 bytes is an AES-256 key");
+    ring::aead::LessSafeKey::new(key)
+}
+
+#[cfg(feature = "redis")]
+fn seal_answer(key: &ring::aead::LessSafeKey, handed: &Handed) -> Option<String> {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom as _;
+    let mut nonce = [0u8; 12];
+    ring::rand::SystemRandom::new().fill(&mut nonce).ok()?;
+    let mut data = serde_json::to_vec(handed).ok()?;
+    key.seal_in_place_append_tag(
+        ring::aead::Nonce::assume_unique_for_key(nonce),
+        ring::aead::Aad::empty(),
+        &mut data,
+    )
+    .ok()?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&data);
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out))
+}
+
+#[cfg(feature = "redis")]
+fn open_answer(key: &ring::aead::LessSafeKey, sealed: &str) -> Option<Handed> {
+    use base64::Engine as _;
+    let mut bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sealed)
+        .ok()?;
+    if bytes.len() < 12 {
+        return None;
+    }
+    let mut data = bytes.split_off(12);
+    let nonce = ring::aead::Nonce::try_assume_unique_for_key(&bytes).ok()?;
+    let plain = key
+        .open_in_place(nonce, ring::aead::Aad::empty(), &mut data)
+        .ok()?;
+    serde_json::from_slice(plain).ok()
+}
+
+impl Shared {
+    /// One refresh of `refresh_token` across every instance: with Redis, the first takes a short
+    /// lock and refreshes; the others, which found the lock held when they came, wait for its
+    /// answer (sealed, in Redis for a few seconds) and use it. A request that comes after the lock
+    /// is gone asks the provider itself: a copy of an old cookie meets Auth0's reuse detection,
+    /// it is never handed the new tokens. Without Redis, this process's single flight.
+    pub async fn refresh_once<F, Fut>(
+        &self,
+        secret: &crate::config::SessionSecret,
+        refresh_token: &str,
+        refresh: F,
+    ) -> Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<
+                Output = Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>,
+            >,
+    {
+        #[cfg(not(feature = "redis"))]
+        let _ = (secret, refresh_token);
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            return refresh_in_redis(redis, secret, refresh_token, refresh).await;
+        }
+        refresh().await
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn refresh_in_redis<F, Fut>(
+    redis: &redis::RedisShared,
+    secret: &crate::config::SessionSecret,
+    refresh_token: &str,
+    refresh: F,
+) -> Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>,
+        >,
+{
+    use crate::oidc::RefreshError;
+    use std::time::{Duration, Instant};
+    // One hash tag: the lock and the answer live in one slot of a cluster.
+    let tag = digest_hex(refresh_token);
+    let lock = format!("{}:refresh:{{{tag}}}:lock", redis::PREFIX);
+    let answer = format!("{}:refresh:{{{tag}}}:answer", redis::PREFIX);
+    let owner = crate::primitives::random_token(16);
+    let key = answer_key(secret, refresh_token);
+    match redis.try_lock(&lock, &owner, REFRESH_LOCK).await {
+        Ok(true) => {
+            let result = refresh().await;
+            if let Some(sealed) = seal_answer(&key, &Handed::of(&result))
+                && let Err(err) = redis.put(&answer, &sealed, Duration::from_secs(5)).await
+            {
+                tracing::warn!(error = %err, "could not hand the refresh's answer to the other instances");
+            }
+            if let Err(err) = redis.unlock(&lock, &owner).await {
+                tracing::debug!(error = %err, "could not release the refresh lock (it expires by itself)");
+            }
+            result
+        }
+        Ok(false) => {
+            // Another request (here or on another instance) is refreshing this token: wait for
+            // its answer, as long as its lock may be held.
+            let deadline = Instant::now() + REFRESH_LOCK + Duration::from_millis(500);
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                match redis.get(&answer).await {
+                    Ok(Some(sealed)) => {
+                        return match open_answer(&key, &sealed) {
+                            Some(handed) => handed.into_result(),
+                            None => Err(RefreshError::Unavailable(
+                                "another instance's refresh answer could not be read".into(),
+                            )),
+                        };
+                    }
+                    Ok(None) => {}
+                    Err(err) => return Err(RefreshError::Unavailable(err.to_string())),
+                }
+                let held = redis.locked(&lock).await.unwrap_or(false);
+                if !held || Instant::now() > deadline {
+                    return Err(RefreshError::Unavailable(
+                        "another instance was renewing this session's tokens and did not finish"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        Err(err) => {
+            // Without the shared lock this instance refreshes alone (this process still makes
+            // one request per token); a concurrent refresh elsewhere may then meet reuse.
+            tracing::warn!(error = %err, "the refresh lock could not be taken; refreshing without it");
+            refresh().await
+        }
+    }
+}
