@@ -110,3 +110,120 @@ async fn a_login_older_than_ten_minutes_is_refused() {
     assert_eq!(error_code(&response.text().await.unwrap()), "login_expired");
     assert_eq!(app.provider().token_request_count(), 0);
 }
+
+async fn app_with_env(env: &[(&'static str, &str)]) -> TestApp {
+    spawn_app_with(Options {
+        extra_env: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ..Options::default()
+    })
+    .await
+}
+
+/// `Max-Age` of the session cookie a response sets.
+fn max_age(cookies: &[String]) -> Option<i64> {
+    cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))?
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Max-Age="))?
+        .parse()
+        .ok()
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_is_a_setting() {
+    let app = app_with_env(&[
+        ("SESSION_ABSOLUTE_TIMEOUT", "1h"),
+        ("SESSION_IDLE_TIMEOUT", "30m"),
+    ])
+    .await;
+    let (html, _) = home_with(&app, &forge_user(user(2 * 3600, 60), unix_now() + 3600)).await;
+    assert!(
+        html.contains("Welcome Guest"),
+        "two hours is past a one-hour lifetime: {html}"
+    );
+    let (html, _) = home_with(&app, &forge_user(user(1800, 60), unix_now() + 3600)).await;
+    assert!(html.contains("Welcome Old Timer!"), "{html}");
+}
+
+#[tokio::test]
+async fn the_idle_lifetime_is_a_setting_and_sets_the_cookies_max_age() {
+    let app = app_with_env(&[("SESSION_IDLE_TIMEOUT", "30m")]).await;
+    let response = app.login().await;
+    assert_eq!(max_age(&set_cookies(&response)), Some(1800));
+    // Slid every half idle lifetime at most: a visit 20 minutes after the last slide writes.
+    let (html, cookies) = home_with(&app, &forge_user(user(3600, 1200), unix_now() + 600)).await;
+    assert!(html.contains("Welcome Old Timer!"), "{html}");
+    assert_eq!(max_age(&cookies), Some(1800), "{cookies:?}");
+}
+
+#[tokio::test]
+async fn a_session_that_does_not_roll_is_never_extended_by_activity() {
+    let app = app_with_env(&[
+        ("SESSION_ROLLING", "false"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "2h"),
+    ])
+    .await;
+    let response = app.login().await;
+    assert_eq!(
+        max_age(&set_cookies(&response)),
+        Some(7200),
+        "the cookie lives the absolute lifetime"
+    );
+    // Two hours since the last slide would slide a rolling session; this one writes nothing.
+    let (html, cookies) = home_with(&app, &forge_user(user(3000, 3000), unix_now() + 3600)).await;
+    assert!(html.contains("Welcome Old Timer!"), "{html}");
+    assert!(
+        cookies.is_empty(),
+        "a page view wrote the session: {cookies:?}"
+    );
+    let rolling = spawn_app().await;
+    let (_, cookies) = home_with(&rolling, &forge_user(user(7200, 7200), unix_now() + 3600)).await;
+    assert!(
+        !cookies.is_empty(),
+        "a rolling session is slid after an hour"
+    );
+}
+
+/// The upstream identity provider's ceiling (IPSIE `session_expiry`, which Auth0 passes on from
+/// an enterprise connection): the session ends then, whatever its own lifetimes say.
+#[tokio::test]
+async fn the_upstream_session_expiry_ends_the_session_and_one_already_past_refuses_the_login() {
+    let app = spawn_app().await;
+    let soon = unix_now() + 2;
+    app.provider().behave(move |b| {
+        b.extra_claims.insert("session_expiry".into(), json!(soon));
+    });
+    assert_eq!(app.login().await.status(), StatusCode::SEE_OTHER);
+    let html = app.page("/").await;
+    assert!(html.contains("Jane Doe"), "{html}");
+    assert!(
+        !html.contains("session_expiry"),
+        "a protocol claim is not profile: {html}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    let html = app.page("/").await;
+    assert!(html.contains("Welcome Guest"), "the ceiling passed: {html}");
+
+    // In milliseconds (a common slip): no ceiling, as Auth0's SDKs read it.
+    let app = spawn_app().await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("session_expiry".into(), json!(unix_now() * 1000));
+    });
+    assert_eq!(app.login().await.status(), StatusCode::SEE_OTHER);
+    assert!(app.page("/").await.contains("Jane Doe"));
+
+    // Already past when the ID token was issued: no session is started.
+    let app = spawn_app().await;
+    app.provider().behave(|b| {
+        b.extra_claims
+            .insert("session_expiry".into(), json!(unix_now() - 60));
+    });
+    let response = app.login().await;
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert_eq!(error_code(&html), "session_expired");
+    assert!(app.page("/").await.contains("Welcome Guest"));
+}

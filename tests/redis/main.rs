@@ -9,6 +9,7 @@ mod support;
 
 mod backchannel;
 mod deployments;
+mod instances;
 mod server;
 mod sessions;
 mod store;

@@ -220,3 +220,67 @@ async fn logins_and_logouts_are_logged_at_info_and_an_ended_session_is_no_warnin
         "a warning for routine events:\n{all}"
     );
 }
+
+/// A request that read the session before a back-channel logout ended it, and writes it after
+/// (here: a refresh that waits 1.5 s on the token endpoint, then stores the new tokens), does not
+/// bring the session back: the write is `SET … XX`, which only replaces a record that exists.
+#[tokio::test]
+async fn a_write_after_a_backchannel_logout_does_not_bring_the_session_back() {
+    let redis = RedisServer::start();
+    let app = spawn_app_with(Options {
+        session_store: Some(redis.url().to_string()),
+        audience: Some("https://api.example.com".into()),
+        scope: "openid profile email offline_access".into(),
+        ..Options::default()
+    })
+    .await;
+    app.provider().behave(|b| b.access_token_lifetime_secs = 30);
+    let cookie = session_cookie_of(&app.login().await);
+    let (sid, sub) = app.provider().last_session().unwrap();
+    app.provider().behave(|b| b.token_delay_ms = 1500);
+    let refreshing = {
+        let (base, cookie) = (app.base.clone(), cookie.clone());
+        tokio::spawn(async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(format!("{base}/call-api"))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let provider = app.provider();
+    let token = provider.sign_logout_token(&provider.logout_claims(Some(&sid), Some(&sub)));
+    assert_eq!(app.post_logout_token(&token).await.status(), StatusCode::OK);
+    let _ = refreshing.await.unwrap();
+    assert_eq!(
+        app.provider().refresh_count(),
+        1,
+        "the refresh did run to its end"
+    );
+    assert!(
+        !logged_in_as(&app, &cookie, "Jane Doe").await,
+        "the refresh's write brought the ended session back"
+    );
+    let ids = crate::sessions::ids_of_sid(&redis, &sid).await;
+    assert!(
+        ids.is_empty(),
+        "the ended session is indexed again: {ids:?}"
+    );
+    let client = redis.client().await;
+    use tower_sessions_redis_store::fred::prelude::ClientLike;
+    let ours: Vec<String> = {
+        use tower_sessions_redis_store::fred::types::{ClusterHash, CustomCommand};
+        let keys = CustomCommand::new_static("KEYS", ClusterHash::FirstKey, false);
+        client.custom(keys, vec!["*"]).await.unwrap()
+    };
+    assert!(
+        ours.iter().all(|k| k.contains(':')),
+        "a session record is back: {ours:?}"
+    );
+}

@@ -67,6 +67,10 @@ pub struct Options {
     pub assertion_key: Option<(String, &'static str)>,
     /// Any other settings.
     pub extra_env: Vec<(&'static str, String)>,
+    /// Use this already running provider (another instance's) instead of starting one.
+    pub provider_addr: Option<SocketAddr>,
+    /// `APP_BASE_URL` other than this instance's own address (a load balancer in front of several).
+    pub base_url: Option<String>,
 }
 
 impl Default for Options {
@@ -89,6 +93,8 @@ impl Default for Options {
             api_url: None,
             assertion_key: None,
             extra_env: Vec::new(),
+            provider_addr: None,
+            base_url: None,
         }
     }
 }
@@ -128,14 +134,18 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .await
         .expect("bind app");
     let addr = listener.local_addr().expect("addr");
-    let base = format!(
-        "{}://{}:{}",
-        options.base_scheme,
-        options.base_host,
-        addr.port()
-    );
+    let base = options.base_url.clone().unwrap_or_else(|| {
+        format!(
+            "{}://{}:{}",
+            options.base_scheme,
+            options.base_host,
+            addr.port()
+        )
+    });
 
-    let (provider, provider_addr) = if options.provider_down {
+    let (provider, provider_addr) = if let Some(at) = options.provider_addr {
+        (None, at)
+    } else if options.provider_down {
         (None, free_port().await)
     } else {
         let p = DemoProvider::start("127.0.0.1:0".parse().unwrap(), registration(&base))

@@ -124,9 +124,12 @@ where
         };
         let refreshed = state
             .shared
-            .refresh_once(&state.config.app.session_secret, &refresh_token, || {
-                state.oidc.refresh(&refresh_token, &login)
-            })
+            .refresh_once(
+                &state.config.app.session_secret,
+                &refresh_token,
+                session.is_server_side(),
+                || state.oidc.refresh(&refresh_token, &login),
+            )
             .await;
         match refreshed {
             Ok(tokens) => {

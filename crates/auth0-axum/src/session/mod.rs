@@ -304,6 +304,12 @@ impl AppSession {
         store::end_session(&self.session).await
     }
 
+    /// Whether the session is a record in a server-side store (every request of it reads the
+    /// same record), not a cookie.
+    pub fn is_server_side(&self) -> bool {
+        self.capacity == Capacity::Unbounded
+    }
+
     /// The session's id in a server-side store (after [`AppSession::start`]).
     pub fn id(&self) -> Option<tower_sessions::session::Id> {
         self.session.id()

@@ -238,13 +238,17 @@ fn open_answer(key: &ring::aead::LessSafeKey, sealed: &str) -> Option<Handed> {
 impl Shared {
     /// One refresh of `refresh_token` across every instance: with Redis, the first takes a short
     /// lock and refreshes; the others, which found the lock held when they came, wait for its
-    /// answer (sealed, in Redis for a few seconds) and use it. A request that comes after the lock
-    /// is gone asks the provider itself: a copy of an old cookie meets Auth0's reuse detection,
-    /// it is never handed the new tokens. Without Redis, this process's single flight.
+    /// answer (sealed, in Redis for a few seconds) and use it. With cookie sessions, a request
+    /// that comes after the lock is gone asks the provider itself: a copy of an old cookie meets
+    /// Auth0's reuse detection, it is never handed the new tokens. A server-side session
+    /// (`same_session`) is one record every request shares, so a request of it that read the
+    /// record just before the refresh landed takes the answer too, instead of spending the old
+    /// token a second time. Without Redis, this process's single flight.
     pub async fn refresh_once<F, Fut>(
         &self,
         secret: &crate::config::SessionSecret,
         refresh_token: &str,
+        same_session: bool,
         refresh: F,
     ) -> Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>
     where
@@ -254,10 +258,10 @@ impl Shared {
             >,
     {
         #[cfg(not(feature = "redis"))]
-        let _ = (secret, refresh_token);
+        let _ = (secret, refresh_token, same_session);
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
-            return refresh_in_redis(redis, secret, refresh_token, refresh).await;
+            return refresh_in_redis(redis, secret, refresh_token, same_session, refresh).await;
         }
         refresh().await
     }
@@ -268,6 +272,7 @@ async fn refresh_in_redis<F, Fut>(
     redis: &redis::RedisShared,
     secret: &crate::config::SessionSecret,
     refresh_token: &str,
+    same_session: bool,
     refresh: F,
 ) -> Result<crate::oidc::RefreshedTokens, crate::oidc::RefreshError>
 where
@@ -286,6 +291,13 @@ where
     let key = answer_key(secret, refresh_token);
     match redis.try_lock(&lock, &owner, REFRESH_LOCK).await {
         Ok(true) => {
+            if same_session
+                && let Ok(Some(sealed)) = redis.get(&answer).await
+                && let Some(handed) = open_answer(&key, &sealed)
+            {
+                let _ = redis.unlock(&lock, &owner).await;
+                return handed.into_result();
+            }
             let result = refresh().await;
             if let Some(sealed) = seal_answer(&key, &Handed::of(&result))
                 && let Err(err) = redis.put(&answer, &sealed, Duration::from_secs(5)).await
