@@ -55,7 +55,11 @@ impl Pair {
 
     /// Instance `i % 2`.
     fn at(&self, i: usize) -> &TestApp {
-        if i.is_multiple_of(2) { &self.a } else { &self.b }
+        if i.is_multiple_of(2) {
+            &self.a
+        } else {
+            &self.b
+        }
     }
 
     async fn get(&self, i: usize, client: &Client, path: &str) -> reqwest::Response {

@@ -38,7 +38,8 @@ pub use bearer::{BearerClaims, BearerRefusal};
 pub use config::{Auth0Config, ConfigErrors, Problem, load_dotenv};
 pub use error::{AuthError, LogoutPrompt};
 pub use extract::{
-    AccessToken, AuthSession, Permission, RecentLogin, RequireMfa, RequirePermission, User,
+    AccessToken, ApiTokens, AuthSession, Permission, RecentLogin, RequireMfa, RequirePermission,
+    User,
 };
 pub use hooks::{LoginCompleted, SessionClaims};
 pub use oidc::IssuerKeys;

@@ -51,9 +51,46 @@ async fn me(user: User) -> Json<serde_json::Value> {
     }))
 }
 
+/// The claims of a JWT access token, unverified (the API would verify them): what the test reads.
+fn token_claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// A token for the orders API (another API than `AUTH0_AUDIENCE`), or the page saying why not.
+async fn orders_token(
+    tokens: auth0_axum::ApiTokens,
+    axum::extract::Path(n): axum::extract::Path<u32>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let audience = if n == 0 {
+        ORDERS_API.to_string()
+    } else {
+        format!("https://api-{n}.example.com")
+    };
+    match tokens.for_api(&audience, "read:orders").await {
+        Ok(token) => Json(token_claims(token.secret())).into_response(),
+        Err(page) => page,
+    }
+}
+
+/// The default audience's token.
+async fn default_token(token: auth0_axum::AccessToken) -> Json<serde_json::Value> {
+    Json(token_claims(token.secret()))
+}
+
+const ORDERS_API: &str = "https://orders.example.com";
+const DEFAULT_API: &str = "https://api.example.com";
+
 /// The README's router, with the auth routes merged (or nested under `routes_at`).
 fn shop(auth: Auth0, routes_at: Option<&str>) -> Router {
     let pages = Router::new()
+        .route("/apis/{n}", get(orders_token))
+        .route("/api-token", get(default_token))
         .route("/", get(home))
         .route("/orders", get(orders))
         .route("/me", get(me))
@@ -79,6 +116,16 @@ async fn serve(
     routes_at: Option<&'static str>,
     sub_path: &'static str,
 ) -> Running {
+    serve_with(adjust, routes_at, sub_path, &[]).await
+}
+
+/// [`serve`], with more settings.
+async fn serve_with(
+    adjust: impl FnOnce(Auth0Config) -> Auth0Config,
+    routes_at: Option<&'static str>,
+    sub_path: &'static str,
+    extra_env: &[(&'static str, &str)],
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let base = format!("http://{addr}{sub_path}");
@@ -96,13 +143,16 @@ async fn serve(
     )
     .await
     .unwrap();
-    let env = HashMap::from([
+    let mut env = HashMap::from([
         ("AUTH0_DOMAIN", provider.issuer().to_string()),
         ("AUTH0_CLIENT_ID", "shop".to_string()),
         ("AUTH0_CLIENT_SECRET", "shop-secret".to_string()),
         ("APP_SECRET_KEY", KEY.to_string()),
         ("APP_BASE_URL", base.clone()),
     ]);
+    for (name, value) in extra_env {
+        env.insert(*name, value.to_string());
+    }
     let mut config = Auth0Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     if let Some(prefix) = routes_at {
         config = config.with_routes_at(prefix).unwrap();
@@ -399,4 +449,104 @@ async fn a_page_behind_mfa_asks_for_it_and_a_login_without_it_is_refused() {
     assert!(html.contains("mfa_not_performed"), "{html}");
     assert!(html.contains("Multi-factor"), "{html}");
     assert_eq!(downgraded.get("/").await.text().await.unwrap(), "guest");
+}
+
+async fn shop_with_apis(policies: Vec<(String, Vec<String>)>, lifetime: i64) -> Running {
+    let shop = serve_with(
+        |c| c,
+        None,
+        "",
+        &[
+            ("AUTH0_AUDIENCE", DEFAULT_API),
+            ("AUTH0_SCOPE", "openid profile email offline_access"),
+        ],
+    )
+    .await;
+    shop.provider.behave(move |b| {
+        b.mrrt_policies = policies;
+        b.access_token_lifetime_secs = lifetime;
+    });
+    shop
+}
+
+async fn claims_at(shop: &Running, path: &str) -> serde_json::Value {
+    let response = shop.get(path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+/// Multi-Resource Refresh Tokens: a token for another API comes from the refresh token, is kept
+/// beside the default audience's, and each is refreshed on its own when it expires.
+#[tokio::test]
+async fn tokens_for_several_apis_are_asked_kept_and_refreshed_per_api() {
+    let policy = vec![(ORDERS_API.to_string(), vec!["read:orders".to_string()])];
+    let shop = shop_with_apis(policy.clone(), 3600).await;
+    shop.log_in_from("/orders", "jane").await;
+    let orders = claims_at(&shop, "/apis/0").await;
+    assert_eq!(orders["aud"][0], ORDERS_API, "{orders}");
+    assert_eq!(orders["scope"], "read:orders");
+    assert_eq!(shop.provider.refresh_count(), 1);
+    // Kept: asked again, no new refresh; the default audience's token is the login's.
+    assert_eq!(claims_at(&shop, "/apis/0").await, orders);
+    assert_eq!(claims_at(&shop, "/api-token").await["aud"][0], DEFAULT_API);
+    assert_eq!(shop.provider.refresh_count(), 1);
+
+    // Tokens that live 30 s are refreshed at each use, each for its own API, the rotated
+    // refresh token carried from one to the next (no reuse at the provider).
+    let shop = shop_with_apis(policy, 30).await;
+    shop.log_in_from("/orders", "jane").await;
+    assert_eq!(claims_at(&shop, "/apis/0").await["aud"][0], ORDERS_API);
+    assert_eq!(claims_at(&shop, "/api-token").await["aud"][0], DEFAULT_API);
+    assert_eq!(claims_at(&shop, "/apis/0").await["aud"][0], ORDERS_API);
+    assert_eq!(shop.provider.refresh_count(), 3);
+    assert_eq!(shop.provider.reuse_detection_count(), 0);
+}
+
+/// Auth0 answers a refresh for an API its refresh-token policies do not list with a token for
+/// the default audience: that token is never handed out as the other API's.
+#[tokio::test]
+async fn an_api_missing_from_the_refresh_token_policies_is_a_page_naming_the_policy() {
+    let shop = shop_with_apis(Vec::new(), 3600).await;
+    shop.log_in_from("/orders", "jane").await;
+    let response = shop.get("/apis/0").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("audience_not_in_refresh_token_policies"),
+        "{html}"
+    );
+    assert!(html.contains("refresh_token.policies"), "{html}");
+    // The session is intact: the default audience's token still comes.
+    assert_eq!(claims_at(&shop, "/api-token").await["aud"][0], DEFAULT_API);
+}
+
+/// In cookie sessions the tokens share the cookie's budget: past it, the oldest API's token is
+/// dropped (and asked again when needed); the session and the newest tokens stay.
+#[tokio::test]
+async fn tokens_past_the_cookie_budget_drop_the_oldest_api_first() {
+    let policies = (1..=12)
+        .map(|n| {
+            (
+                format!("https://api-{n}.example.com"),
+                vec!["read:orders".to_string()],
+            )
+        })
+        .collect();
+    let shop = shop_with_apis(policies, 3600).await;
+    shop.log_in_from("/orders", "jane").await;
+    for n in 1..=12 {
+        let claims = claims_at(&shop, &format!("/apis/{n}")).await;
+        assert_eq!(claims["aud"][0], format!("https://api-{n}.example.com"));
+    }
+    assert_eq!(shop.provider.refresh_count(), 12);
+    assert_eq!(shop.get("/").await.text().await.unwrap(), "signed in");
+    // The newest is kept (no refresh); the first was dropped to make room (a refresh).
+    claims_at(&shop, "/apis/12").await;
+    assert_eq!(shop.provider.refresh_count(), 12);
+    claims_at(&shop, "/apis/1").await;
+    assert_eq!(
+        shop.provider.refresh_count(),
+        13,
+        "the oldest token was not dropped"
+    );
 }

@@ -92,6 +92,10 @@ pub struct Behaviour {
     /// Claims left out of the ID token but still in userinfo (a provider whose ID tokens carry
     /// only the minimum, unlike Auth0's).
     pub id_token_omits: Vec<String>,
+    /// The application's refresh-token policies (Multi-Resource Refresh Tokens): an API and the
+    /// scopes a refresh may ask for it. A refresh asking for an API not listed gets a token for
+    /// the login's audience instead, silently, as Auth0 answers.
+    pub mrrt_policies: Vec<(String, Vec<String>)>,
 }
 
 impl Default for Behaviour {
@@ -137,6 +141,7 @@ impl Default for Behaviour {
             drop_org_claims: false,
             auth_time_offset_secs: 0,
             access_token_lifetime_secs: 86_400,
+            mrrt_policies: Vec::new(),
             id_token_omits: Vec::new(),
         }
     }

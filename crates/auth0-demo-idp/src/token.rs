@@ -203,7 +203,26 @@ fn refresh(
         );
     };
     let lifetime = lock(&s.behaviour).access_token_lifetime_secs;
-    let access_token = access_token(s, client, &grant, lifetime, jkt);
+    // Multi-Resource Refresh Tokens: another API, when a policy lists it, with the scopes asked
+    // that the policy allows; otherwise the login's audience and scope, as if not asked.
+    let policies = lock(&s.behaviour).mrrt_policies.clone();
+    let for_api = form.get("audience").and_then(|audience| {
+        let (_, allowed) = policies.iter().find(|(a, _)| a == audience)?;
+        let asked = form.get("scope").map(String::as_str).unwrap_or("");
+        let scope: Vec<&str> = asked
+            .split_whitespace()
+            .filter(|s| allowed.iter().any(|a| a == s))
+            .collect();
+        Some((audience.clone(), scope.join(" ")))
+    });
+    let (audience, granted_scope) = match &for_api {
+        Some((audience, scope)) => (Some(audience.as_str()), scope.clone()),
+        None => (
+            grant.request.audience.as_deref(),
+            grant.request.scope.clone(),
+        ),
+    };
+    let access_token = access_token_for(s, client, &grant, audience, &granted_scope, lifetime, jkt);
     let scopes: Vec<&str> = grant.request.scope.split_whitespace().collect();
     let profile = profile_for_scopes(&grant.user, &scopes, &lock(&s.behaviour).clone());
     lock(&s.access_tokens).insert(access_token.clone(), profile);
@@ -214,7 +233,7 @@ fn refresh(
         "refresh_token": rotated,
         "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": lifetime,
-        "scope": grant.request.scope,
+        "scope": granted_scope,
     });
     // Like Auth0: a new ID token when the grant had `openid` (no nonce; OIDC Core 12.2).
     if scopes.contains(&"openid") {
@@ -259,7 +278,29 @@ fn access_token(
     lifetime: i64,
     jkt: Option<&str>,
 ) -> String {
-    let Some(audience) = &grant.request.audience else {
+    let scope = grant.request.scope.clone();
+    access_token_for(
+        s,
+        client,
+        grant,
+        grant.request.audience.as_deref(),
+        &scope,
+        lifetime,
+        jkt,
+    )
+}
+
+/// An access token for `audience` with `scope`: a JWT for an API, else an opaque one.
+fn access_token_for(
+    s: &Shared,
+    client: &ClientRegistration,
+    grant: &Grant,
+    audience: Option<&str>,
+    scope: &str,
+    lifetime: i64,
+    jkt: Option<&str>,
+) -> String {
+    let Some(audience) = audience else {
         return random_token(32);
     };
     let now = unix_now();
@@ -274,7 +315,7 @@ fn access_token(
         json!([audience, format!("{}userinfo", s.issuer)]),
     );
     claims.insert("azp".into(), json!(client.client_id));
-    claims.insert("scope".into(), json!(grant.request.scope));
+    claims.insert("scope".into(), json!(scope));
     let sub = grant
         .user
         .get("sub")

@@ -5,12 +5,13 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use super::to_login;
+use super::{this_page, to_login_at};
 use crate::Auth0;
 use crate::error::AuthError;
-use crate::oidc::{LoginIdentity, RefreshError};
+use crate::oidc::{LoginIdentity, RefreshError, RefreshedTokens, Resource};
 use crate::primitives::unix_now;
-use crate::session::AppSession;
+use crate::session::{ApiToken, AppSession, SessionError, UserSession};
+use crate::state::AppState;
 
 /// The user's access token for `AUTH0_AUDIENCE`, valid for at least another minute: refreshed
 /// with the refresh token first when it expires within 60 s (rotation: the new refresh token is
@@ -88,39 +89,189 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let auth = Auth0::from_ref(state);
-        let state = &auth.0;
         let session = AppSession::from_request_parts(parts, &())
             .await
             .map_err(IntoResponse::into_response)?;
-        let Some(user) = session
-            .user()
+        obtain(&auth.0, &session, this_page(parts), None).await
+    }
+}
+
+/// Access tokens for other APIs than `AUTH0_AUDIENCE`, with the same login (Auth0's
+/// Multi-Resource Refresh Tokens): [`ApiTokens::for_api`] asks the token endpoint for a token
+/// for that API and its scopes with the session's refresh token, keeps it in the session beside
+/// the others, and refreshes each before it expires.
+///
+/// Needs `offline_access` in `AUTH0_SCOPE` (a refresh token), and each API and its scopes
+/// listed in the application's refresh-token policies at Auth0 (Management API:
+/// `refresh_token.policies`); for an API they do not list, Auth0 answers with a token for the
+/// default audience, and `for_api` answers a page saying which policy to add. In cookie
+/// sessions the tokens share the cookie's budget: when one more would not fit, the least
+/// recently fetched ones are dropped (they are fetched again when next needed).
+///
+/// ```
+/// use auth0_axum::ApiTokens;
+/// use axum::response::{IntoResponse, Response};
+/// async fn orders(tokens: ApiTokens) -> Response {
+///     match tokens.for_api("https://orders.example.com", "read:orders").await {
+///         Ok(token) => format!("DPoP-bound: {}", token.is_dpop_bound()).into_response(),
+///         Err(page) => page,
+///     }
+/// }
+/// ```
+pub struct ApiTokens {
+    auth: Auth0,
+    session: AppSession,
+    page: String,
+}
+
+impl std::fmt::Debug for ApiTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiTokens")
+    }
+}
+
+impl ApiTokens {
+    /// A valid access token for the API `audience` with (at least) `scope` (space-separated);
+    /// the default audience's token when `audience` is `AUTH0_AUDIENCE`. `Err` is the page to
+    /// answer with: to log in again, or why the token could not be had.
+    pub async fn for_api(&self, audience: &str, scope: &str) -> Result<AccessToken, Response> {
+        let state = &self.auth.0;
+        let resource = (state.config.app.audience.as_deref() != Some(audience)).then(|| Resource {
+            audience: audience.to_string(),
+            scope: scope.to_string(),
+        });
+        obtain(state, &self.session, &self.page, resource.as_ref()).await
+    }
+}
+
+impl<S> FromRequestParts<S> for ApiTokens
+where
+    Auth0: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth0::from_ref(state);
+        let session = AppSession::from_request_parts(parts, &())
             .await
-            .map_err(|e| AuthError::from(e).into_response())?
-        else {
-            return Err(to_login(state, parts, &[]));
-        };
-        let now = unix_now();
-        let fresh = user
-            .token_expires_at
-            .is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
-        let bound = |token_type: Option<&str>| {
-            token_type
-                .is_some_and(|t| t == "DPoP")
-                .then(|| state.oidc.dpop().cloned())
-                .flatten()
-        };
-        if let (Some(token), true) = (&user.access_token, fresh) {
-            return Ok(AccessToken {
-                token: token.clone(),
-                dpop: bound(user.token_type.as_deref()),
-            });
+            .map_err(IntoResponse::into_response)?;
+        Ok(ApiTokens {
+            auth,
+            session,
+            page: this_page(parts).to_string(),
+        })
+    }
+}
+
+/// The token kept for `resource` (or the default audience), when it has a minute left.
+fn kept(
+    user: &UserSession,
+    resource: Option<&Resource>,
+    now: i64,
+) -> Option<(String, Option<String>)> {
+    let fresh = |at: Option<i64>| at.is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
+    match resource {
+        None => user
+            .access_token
+            .clone()
+            .filter(|_| fresh(user.token_expires_at))
+            .map(|t| (t, user.token_type.clone())),
+        Some(r) => user
+            .api_tokens
+            .iter()
+            .find(|t| t.serves(&r.audience, &r.scope) && fresh(t.expires_at))
+            .map(|t| (t.access_token.clone(), t.token_type.clone())),
+    }
+}
+
+/// The session's user with a refresh's tokens in the slot they are for.
+fn with_tokens(
+    user: UserSession,
+    tokens: RefreshedTokens,
+    resource: Option<&Resource>,
+    now: i64,
+) -> UserSession {
+    match (&tokens.audience, resource) {
+        (Some(audience), Some(r)) if *audience == r.audience => user.with_api_token(
+            ApiToken {
+                audience: audience.clone(),
+                scope: r.scope.clone(),
+                access_token: tokens.access_token,
+                expires_at: crate::session::token_expiry(tokens.expires_in, now),
+                token_type: tokens.token_type,
+            },
+            tokens.refresh_token,
+        ),
+        (Some(audience), _) => {
+            // Another request's answer, for another API than this one asked for.
+            let scope = user
+                .api_tokens
+                .iter()
+                .find(|t| &t.audience == audience)
+                .map(|t| t.scope.clone())
+                .unwrap_or_default();
+            user.with_api_token(
+                ApiToken {
+                    audience: audience.clone(),
+                    scope,
+                    access_token: tokens.access_token,
+                    expires_at: crate::session::token_expiry(tokens.expires_in, now),
+                    token_type: tokens.token_type,
+                },
+                tokens.refresh_token,
+            )
         }
+        (None, _) => user.refreshed(
+            tokens.access_token,
+            tokens.refresh_token,
+            tokens.expires_in,
+            tokens.permissions,
+            tokens.token_type,
+            now,
+        ),
+    }
+}
+
+/// A valid access token for `resource` (or `AUTH0_AUDIENCE`): the one kept, or a refresh's.
+async fn obtain(
+    state: &AppState,
+    session: &AppSession,
+    page: &str,
+    resource: Option<&Resource>,
+) -> Result<AccessToken, Response> {
+    let Some(mut user) = session
+        .user()
+        .await
+        .map_err(|e| AuthError::from(e).into_response())?
+    else {
+        return Err(to_login_at(state, page, &[]));
+    };
+    let now = unix_now();
+    let bound = |token_type: Option<&str>| {
+        token_type
+            .is_some_and(|t| t == "DPoP")
+            .then(|| state.oidc.dpop().cloned())
+            .flatten()
+    };
+    if let Some((token, token_type)) = kept(&user, resource, now) {
+        return Ok(AccessToken {
+            token,
+            dpop: bound(token_type.as_deref()),
+        });
+    }
+    let login = LoginIdentity {
+        sub: user.claim("sub").unwrap_or_default().to_string(),
+        auth_time: user.auth_time,
+    };
+    // A refresh that answered for another API (a concurrent request's, sharing the refresh
+    // token's flight) is kept, and the rotated refresh token asked again, once.
+    for attempt in 0..2 {
         let Some(refresh_token) = user.refresh_token.clone() else {
-            return Err(to_login(state, parts, &[("prompt", "none")]));
-        };
-        let login = LoginIdentity {
-            sub: user.claim("sub").unwrap_or_default().to_string(),
-            auth_time: user.auth_time,
+            return Err(match resource {
+                None => to_login_at(state, page, &[("prompt", "none")]),
+                Some(r) => no_refresh_token_page(&r.audience).into_response(),
+            });
         };
         let refreshed = state
             .shared
@@ -128,35 +279,38 @@ where
                 &state.config.app.session_secret,
                 &refresh_token,
                 session.is_server_side(),
-                || state.oidc.refresh(&refresh_token, &login),
+                || state.oidc.refresh(&refresh_token, &login, resource),
             )
             .await;
         match refreshed {
             Ok(tokens) => {
-                let access_token = AccessToken {
-                    token: tokens.access_token.clone(),
-                    dpop: bound(tokens.token_type.as_deref()),
-                };
-                let user = user.refreshed(
-                    tokens.access_token,
-                    tokens.refresh_token,
-                    tokens.expires_in,
-                    tokens.permissions,
-                    tokens.token_type,
-                    now,
-                );
-                session
-                    .replace_user(&user)
-                    .await
-                    .map_err(|e| AuthError::from(e).into_response())?;
-                Ok(access_token)
+                let asked = resource.map(|r| r.audience.as_str());
+                let answered_for_this = tokens.audience.as_deref() == asked;
+                let (token, token_type) = (tokens.access_token.clone(), tokens.token_type.clone());
+                let audience = tokens.audience.clone();
+                user = with_tokens(user, tokens, resource, now);
+                store_making_room(session, &mut user).await?;
+                if answered_for_this {
+                    return Ok(AccessToken {
+                        token,
+                        dpop: bound(token_type.as_deref()),
+                    });
+                }
+                // Asked twice for another API and answered twice for the default audience: Auth0
+                // ignores the audience (the first answer may have been a concurrent request's).
+                if attempt == 1
+                    && audience.is_none()
+                    && let Some(r) = resource
+                {
+                    return Err(audience_ignored_page(&r.audience).into_response());
+                }
             }
             Err(RefreshError::Refused(why)) => {
                 tracing::info!(reason = %why, "the refresh token was refused; logging out to log in again");
                 if let Err(err) = session.end().await {
                     return Err(AuthError::from(err).into_response());
                 }
-                Err(to_login(state, parts, &[]))
+                return Err(to_login_at(state, page, &[]));
             }
             Err(RefreshError::IdTokenInvalid { failures, summary }) => {
                 // The refresh token is spent (rotation) and the answer is not trusted: the
@@ -165,7 +319,7 @@ where
                 if let Err(err) = session.end().await {
                     return Err(AuthError::from(err).into_response());
                 }
-                Err(AuthError::new(
+                return Err(AuthError::new(
                     StatusCode::UNAUTHORIZED,
                     "refresh_id_token_invalid",
                     "Your session could not be renewed safely",
@@ -173,24 +327,79 @@ where
                 )
                 .with_token_failures(failures)
                 .retry(state.config.app.route_path("/login"))
-                .into_response())
+                .into_response());
             }
             Err(err @ (RefreshError::Unavailable(_) | RefreshError::RateLimited { .. })) => {
                 // An outage or Auth0's rate limit is not a refusal: the current token serves
                 // while it is valid; without one, a 503 says when to try again.
-                if let (Some(token), Some(at)) = (&user.access_token, user.token_expires_at)
+                let current = match resource {
+                    None => user
+                        .access_token
+                        .clone()
+                        .zip(user.token_expires_at)
+                        .map(|(t, at)| (t, at, user.token_type.clone())),
+                    Some(r) => user
+                        .api_tokens
+                        .iter()
+                        .find(|t| t.serves(&r.audience, &r.scope))
+                        .and_then(|t| {
+                            Some((t.access_token.clone(), t.expires_at?, t.token_type.clone()))
+                        }),
+                };
+                if let Some((token, at, token_type)) = current
                     && at > now
                 {
                     tracing::info!(error = %err, left_secs = at - now, "the refresh failed; using the current access token while it is valid");
                     return Ok(AccessToken {
-                        token: token.clone(),
-                        dpop: bound(user.token_type.as_deref()),
+                        token,
+                        dpop: bound(token_type.as_deref()),
                     });
                 }
-                Err(refresh_unavailable_page(err).into_response())
+                return Err(refresh_unavailable_page(err).into_response());
             }
         }
     }
+    Err(refresh_unavailable_page(RefreshError::Unavailable(
+        "concurrent requests for other APIs kept renewing the refresh token".into(),
+    ))
+    .into_response())
+}
+
+/// Stores `user`; in cookie sessions, drops the oldest other-API tokens while it would not fit.
+async fn store_making_room(session: &AppSession, user: &mut UserSession) -> Result<(), Response> {
+    loop {
+        match session.replace_user(user).await {
+            Err(SessionError::TooLarge { cookie_bytes }) if !user.api_tokens.is_empty() => {
+                let dropped = user.api_tokens.remove(0);
+                tracing::info!(audience = %dropped.audience, cookie_bytes, "the session's cookies were full: dropped the oldest token for another API (fetched again when needed)");
+            }
+            Err(err) => return Err(AuthError::from(err).into_response()),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
+/// A token for another API needs a refresh token.
+fn no_refresh_token_page(audience: &str) -> AuthError {
+    AuthError::new(
+        StatusCode::FORBIDDEN,
+        "no_refresh_token",
+        "This page needs a token for another API",
+        format!("A token for {} is asked for with the session's refresh token, and this session has none.", crate::token_check::text::quote(audience)),
+    )
+    .check("If you run this app: add offline_access to AUTH0_SCOPE and turn on Allow Offline Access for your API in the Auth0 dashboard, then log in again.")
+}
+
+/// Auth0 answered a request for another API with a token for the default one.
+fn audience_ignored_page(audience: &str) -> AuthError {
+    AuthError::new(
+        StatusCode::FORBIDDEN,
+        "audience_not_in_refresh_token_policies",
+        "A token for this API could not be had",
+        format!("Auth0 was asked for a token for {} with the session's refresh token and answered with a token for another API, which it does when the application's refresh-token policies do not list that API.", crate::token_check::text::quote(audience)),
+    )
+    .check("If you run this app: add the API and its scopes to the application's refresh_token.policies (Management API, Update a Client; Multi-Resource Refresh Token).")
+    .check("Check that the audience is the API's identifier exactly as in Applications > APIs.")
 }
 
 /// The page when no valid token is left and the provider cannot renew it: 503 with `Retry-After`.

@@ -28,7 +28,7 @@ use crate::error::AuthError;
 use crate::primitives::unix_now;
 use crate::session::{AppSession, SessionRules, UserSession};
 use crate::state::AppState;
-pub use access_token::AccessToken;
+pub use access_token::{AccessToken, ApiTokens};
 pub use permission::{Permission, RequirePermission};
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
@@ -272,7 +272,7 @@ where
 }
 
 /// This page as browsers asked for it (the whole path, also inside a nested router).
-fn this_page(parts: &Parts) -> &str {
+pub(crate) fn this_page(parts: &Parts) -> &str {
     let uri = parts
         .extensions
         .get::<OriginalUri>()
@@ -283,11 +283,16 @@ fn this_page(parts: &Parts) -> &str {
 /// To `/login` (where the auth routes are mounted), coming back to this page (`returnTo`), with
 /// `extra` parameters first.
 pub(crate) fn to_login(state: &AppState, parts: &Parts, extra: &[(&str, &str)]) -> Response {
+    to_login_at(state, this_page(parts), extra)
+}
+
+/// To `/login`, coming back to `page`, with `extra` parameters first.
+pub(crate) fn to_login_at(state: &AppState, page: &str, extra: &[(&str, &str)]) -> Response {
     let mut target = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in extra {
         target.append_pair(name, value);
     }
-    target.append_pair("returnTo", this_page(parts));
+    target.append_pair("returnTo", page);
     let login = state.config.app.route_path("/login");
     Redirect::to(&format!("{login}?{}", target.finish())).into_response()
 }

@@ -37,7 +37,7 @@ pub use issuer_keys::IssuerKeys;
 pub use jwks::{JWKS_FAILURE_MEMORY, MAX_UNKNOWN_KID_REFETCHES};
 pub use outcome::{AuthorizeError, LoginError, MFA_POLICY};
 pub use params::{AuthorizeParams, InvalidParameter, RequestedParams};
-pub use refresh::{LoginIdentity, RefreshError, RefreshedTokens, granted};
+pub use refresh::{LoginIdentity, RefreshError, RefreshedTokens, Resource, granted};
 use single_flight::SingleFlight;
 
 /// While discovery fails, requests get the remembered failure for this long before one retries

@@ -50,6 +50,7 @@ impl VerifiedLogin {
             refreshed_at: now,
             token_type: keep_access_token.then_some(self.token_type).flatten(),
             session_expires_at: self.session_expires_at,
+            api_tokens: Vec::new(),
         }
     }
 }
@@ -286,6 +287,11 @@ pub struct RefreshedTokens {
     pub permissions: Vec<String>,
     /// `DPoP` for a DPoP-bound access token.
     pub token_type: Option<String>,
+    /// The API the access token is for, when another than `AUTH0_AUDIENCE` was asked for and
+    /// the token passed that API's checks; `None`: the default audience (also when Auth0 ignored
+    /// the asked audience, which it does for one its refresh-token policies do not list).
+    #[serde(default)]
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

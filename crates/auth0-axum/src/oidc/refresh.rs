@@ -27,14 +27,25 @@ pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
 /// this long, with that failure, instead of each waiting out its own timeout.
 pub const TOKEN_OUTAGE_MEMORY: Duration = Duration::from_secs(10);
 
+/// Another API than `AUTH0_AUDIENCE`, and the scopes to ask for it (Multi-Resource Refresh
+/// Tokens: the refresh-token grant with `audience` and `scope`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub audience: String,
+    pub scope: String,
+}
+
 impl LoginClient {
-    /// New tokens for this refresh token; concurrent callers with the same one share one request.
-    /// An ID token in the answer must pass its checks and name `login`'s user (and issuer, and
-    /// `auth_time` when both have one), or nothing in the answer is used.
+    /// New tokens for this refresh token (for `resource`, or the default audience); concurrent
+    /// callers with the same one share one request, and a caller that asked for another API
+    /// than the answer's sees it in [`RefreshedTokens::audience`]. An ID token in the answer
+    /// must pass its checks and name `login`'s user (and issuer, and `auth_time` when both have
+    /// one), or nothing in the answer is used.
     pub async fn refresh(
         &self,
         refresh_token: &str,
         login: &LoginIdentity,
+        resource: Option<&Resource>,
     ) -> Result<RefreshedTokens, RefreshError> {
         if let Some(outage) = self.recent_token_outage() {
             return Err(RefreshError::Unavailable(outage));
@@ -43,7 +54,7 @@ impl LoginClient {
             .refreshes
             .flight(refresh_token)
             .get_or_init(|| async {
-                let answer = self.refresh_now(refresh_token, login).await;
+                let answer = self.refresh_now(refresh_token, login, resource).await;
                 // Landed: the waiters hold the answer; nobody later may draw on it.
                 self.refreshes.forget(refresh_token);
                 answer
@@ -87,16 +98,21 @@ impl LoginClient {
         &self,
         refresh_token: &str,
         login: &LoginIdentity,
+        resource: Option<&Resource>,
     ) -> Result<RefreshedTokens, RefreshError> {
         let metadata = self
             .provider
             .metadata()
             .await
             .map_err(|f| RefreshError::Unavailable(f.reason))?;
-        let form = [
+        let mut form = vec![
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
+        if let Some(resource) = resource {
+            form.push(("audience", &resource.audience));
+            form.push(("scope", &resource.scope));
+        }
         let answer = self
             .post_token(&metadata, &form, REFRESH_TIMEOUT)
             .await
@@ -125,14 +141,42 @@ impl LoginClient {
             self.check_refreshed_id_token(id_token, &metadata.issuer, login)
                 .await?;
         }
-        let permissions = self.permissions_of(&tokens.access_token).await;
-        tracing::info!("access token refreshed");
+        // For another API, the token must pass that API's checks: Auth0 answers a request for an
+        // audience its refresh-token policies do not list with a token for the default one.
+        let for_resource = match resource {
+            Some(resource) => {
+                let expect = Expectations::new(
+                    metadata.issuer.clone(),
+                    resource.audience.clone(),
+                    AudienceSetting::ApiAudience,
+                );
+                let report =
+                    token_check::check(&tokens.access_token, &expect, self.provider.as_ref()).await;
+                match report.verified_claims() {
+                    Some(claims) => Some((resource.audience.clone(), granted(claims))),
+                    None => {
+                        tracing::warn!(audience = %resource.audience, diagnosis = %report.summary(), "the refresh answer's access token is not for the API asked for");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let (audience, permissions) = match for_resource {
+            Some((audience, permissions)) => (Some(audience), permissions),
+            None => (None, self.permissions_of(&tokens.access_token).await),
+        };
+        tracing::info!(
+            audience = audience.as_deref().unwrap_or("(default)"),
+            "access token refreshed"
+        );
         Ok(RefreshedTokens {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
             permissions,
             token_type: crate::session::bound_token_type(tokens.token_type.as_deref()),
+            audience,
         })
     }
 

@@ -20,7 +20,9 @@ mod store;
 
 pub use layer::{SessionLayer, SessionService};
 pub(crate) use model::bound_token_type;
-pub use model::{LoginTransaction, TakenLogin, UserSession, stored_return_to_len, token_expiry};
+pub use model::{
+    ApiToken, LoginTransaction, TakenLogin, UserSession, stored_return_to_len, token_expiry,
+};
 pub use size::{projected_cookie_bytes, read_record_data, record_data};
 
 use time::Duration;

@@ -55,6 +55,39 @@ pub struct UserSession {
     /// refresh never moves it.
     #[serde(rename = "se", default, skip_serializing_if = "Option::is_none")]
     pub session_expires_at: Option<i64>,
+    /// Access tokens for other APIs than `AUTH0_AUDIENCE`, got with the same refresh token
+    /// (Auth0's Multi-Resource Refresh Tokens), oldest first.
+    #[serde(rename = "ap", default, skip_serializing_if = "Vec::is_empty")]
+    pub api_tokens: Vec<ApiToken>,
+}
+
+/// An access token for one API (not the default audience) and the scopes it was asked with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiToken {
+    /// The API's identifier (`audience`).
+    #[serde(rename = "a")]
+    pub audience: String,
+    /// The scopes asked for (space-separated).
+    #[serde(rename = "s")]
+    pub scope: String,
+    #[serde(rename = "t")]
+    pub access_token: String,
+    /// When it expires (unix time).
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// `DPoP` when bound to the app's key.
+    #[serde(rename = "tt", default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+}
+
+impl ApiToken {
+    /// Whether it is for `audience` and was asked with every scope in `scope`.
+    pub fn serves(&self, audience: &str, scope: &str) -> bool {
+        self.audience == audience
+            && scope
+                .split_whitespace()
+                .all(|wanted| self.scope.split_whitespace().any(|s| s == wanted))
+    }
 }
 
 /// `DPoP` for a token endpoint's `token_type` of DPoP (any case); `None` for Bearer or none.
@@ -101,6 +134,7 @@ impl UserSession {
             refreshed_at: now,
             token_type: None,
             session_expires_at: None,
+            api_tokens: Vec::new(),
         }
     }
 
@@ -122,6 +156,21 @@ impl UserSession {
         }
         self.token_expires_at = token_expiry(expires_in, now);
         self.permissions = permissions;
+        self
+    }
+
+    /// The same login holding a token for another API (replacing an older one for it); the
+    /// refresh token it came with, when rotated, replaces the session's.
+    pub fn with_api_token(
+        mut self,
+        token: ApiToken,
+        rotated_refresh_token: Option<String>,
+    ) -> Self {
+        if let Some(rotated) = rotated_refresh_token {
+            self.refresh_token = Some(rotated);
+        }
+        self.api_tokens.retain(|t| t.audience != token.audience);
+        self.api_tokens.push(token);
         self
     }
 
