@@ -168,7 +168,7 @@ fn check_token_never_writes_a_control_character_from_the_token_to_the_terminal()
 /// failure in the same words, and passes only with a valid one.
 #[test]
 fn check_token_checks_a_bound_tokens_dpop_proof_and_names_each_failure() {
-    use crate::dpop::Holder;
+    use crate::support::Holder;
     use auth0_axum::test_support::unix_now;
     use auth0_axum::token_check::dpop::ath_of;
     use auth0_demo_idp::keys::SigningKey;

@@ -4,12 +4,9 @@
 //! only with a valid proof, naming each failed check.
 
 use auth0_axum::test_support::unix_now;
-use auth0_axum::token_check::dpop::{ath_of, thumbprint};
+use auth0_axum::token_check::dpop::ath_of;
 use auth0_demo_idp::keys::{DEMO_KID_1, SigningKey};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -46,43 +43,6 @@ async fn tokens_are_bound_to_the_apps_key_and_call_api_proves_it_through_a_nonce
         html.contains("&#34;source&#34;: &#34;bearer&#34;"),
         "{html}"
     );
-}
-
-/// A P-256 key of the test's own, and proofs signed by it.
-pub(crate) struct Holder {
-    pair: EcdsaKeyPair,
-    jwk: Value,
-}
-
-impl Holder {
-    pub(crate) fn new() -> Self {
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-            .unwrap();
-        let point = pair.public_key().as_ref();
-        let jwk = json!({"kty": "EC", "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
-        Self { pair, jwk }
-    }
-
-    pub(crate) fn jkt(&self) -> String {
-        thumbprint(&self.jwk).unwrap()
-    }
-
-    pub(crate) fn proof(&self, claims: Value) -> String {
-        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let sig = self
-            .pair
-            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
-    }
 }
 
 async fn call(

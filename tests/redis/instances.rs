@@ -304,3 +304,37 @@ async fn a_redis_restart_under_load_loses_no_session_and_both_instances_recover(
         assert!(name_on(&pair, i, &browser).await);
     }
 }
+
+/// A DPoP proof accepted by one instance's bearer API is a replay at the other (one `jti` ledger
+/// in Redis); without it, each instance would accept it once.
+#[tokio::test]
+async fn a_dpop_proof_used_at_one_instance_is_refused_as_a_replay_by_the_other() {
+    use auth0_axum::test_support::unix_now;
+    use auth0_axum::token_check::dpop::ath_of;
+    use auth0_demo_idp::keys::{DEMO_KID_1, SigningKey};
+    use serde_json::json;
+
+    let redis = RedisServer::start();
+    let pair = Pair::start(&redis, Sessions::CookiesBesideRedis).await;
+    let holder = Holder::new();
+    let now = unix_now();
+    let claims = json!({"iss": pair.a.provider().issuer(), "sub": "auth0|api-user", "aud": API,
+        "iat": now, "exp": now + 600, "scope": "read:me", "cnf": {"jkt": holder.jkt()}});
+    let token = SigningKey::fixture(DEMO_KID_1).sign(claims.as_object().unwrap());
+    // Both instances serve APP_BASE_URL (instance A's address): the proof names that URL.
+    let proof = holder.proof(json!({"jti": "one-proof", "htm": "GET",
+        "htu": format!("{}/api/me", pair.a.base), "iat": now, "ath": ath_of(&token)}));
+    let call = |app: &TestApp| {
+        Client::new()
+            .get(format!("{}/api/me", app.base))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof.clone())
+            .send()
+    };
+    let first = call(&pair.a).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK, "{:?}", first.text().await);
+    let replay = call(&pair.b).await.unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let body = replay.text().await.unwrap();
+    assert!(body.contains("jti"), "{body}");
+}

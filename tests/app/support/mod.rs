@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real server on port 0, logged in against the demo provider (another server
 //! on port 0), driven over real HTTP by a cookie-keeping client that does not follow redirects.
 
+mod dpop_holder;
 mod esp_rows;
 mod process;
 
@@ -18,6 +19,7 @@ use auth0_login::server::{Application, ServeLimits};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
+pub use dpop_holder::*;
 pub use esp_rows::*;
 pub use process::*;
 
