@@ -65,8 +65,11 @@ const ALL = [
 // bench/run --baseline REV: this app as it was at REV, measured beside today's in the same run.
 if (process.env.BENCH_BASELINE_BIN) {
   ALL.splice(1, 0, { key: 'baseline', name: `ours at ${process.env.BENCH_BASELINE_REV || 'baseline'}`, port: 3407, cmd: process.env.BENCH_BASELINE_BIN, args: [], cwd: '/', session: /^auth0_session$/ });
+  // And in Redis mode, beside today's Redis row: both store modes before and after.
+  ALL.splice(3, 0, { key: 'baseline_redis', name: `ours at ${process.env.BENCH_BASELINE_REV || 'baseline'}, Redis`, port: 3410, cmd: process.env.BENCH_BASELINE_BIN, args: [], cwd: '/', session: /^auth0_session$/, env: { SESSION_STORE: `redis://127.0.0.1:${REDIS_PORT}/0` } });
 }
-const systems = ALL.filter((s) => !onlyArg || onlyArg.includes(s.key) || s.key === 'ours' || s.key === 'baseline');
+const systems = ALL.filter((s) => !onlyArg || onlyArg.includes(s.key) || s.key === 'ours' || s.key === 'baseline'
+  || (s.key === 'baseline_redis' && onlyArg.includes('redis')));
 const API = { key: 'api', name: 'ours, with AUTH0_AUDIENCE', port: 3405, cmd: join(release, 'auth0-login'), args: [], cwd: '/' };
 
 const children = new Set();
@@ -615,7 +618,22 @@ function report() {
   goals.push(`- No network call on a page view: ${R.ours.providerCallsDuringViews} provider requests during the load: ${mark(R.ours.providerCallsDuringViews === 0)}. No public-key operation: a page view reads the session from the cookie and verifies no token (by construction; the test \`an_authenticated_page_view_calls_nothing_at_the_provider\` pins the network half); it costs ${fmt(cpuView, 1)} µs of app CPU, one RS256 verify ${fmt(api.rs256_verify_us, 1)} µs.`);
   goals.push(`- JWKS fetched once per rotation: ${api.jwksFetchesDuringLoad} fetches during the \`/api/me\` load (the key was cached at the first request): ${mark(api.jwksFetchesDuringLoad <= 1)}.`);
 
-  const command = `bench/run${SMOKE ? ' --smoke' : ''}${onlyArg ? ` --only ${onlyArg.join(',')}` : ''}`;
+  // Before and after, same run: both store modes, page views and logins (issue 22).
+  const beforeAfter = [];
+  if (R.baseline) {
+    const line = (label, now, then, digits) => `| ${label} | ${fmt(then, digits)} | ${fmt(now, digits)} | ${ratio(now, then)} |`;
+    beforeAfter.push(`## Before and after: ours at ${process.env.BENCH_BASELINE_REV || 'baseline'} and now, same run`, '',
+      '| | before | after | after ÷ before |', '|---|---:|---:|---:|');
+    for (const [now, then, mode] of [['ours', 'baseline', 'cookie'], ['redis', 'baseline_redis', 'Redis']]) {
+      if (!R[now] || !R[then]) continue;
+      for (const c of P.conns) beforeAfter.push(line(`${mode} sessions: GET / (logged in), ${c} conn, req/s`, R[now].wrk[c]?.rps, R[then].wrk[c]?.rps, 0));
+      beforeAfter.push(line(`${mode} sessions: app CPU µs per GET / (32 conns)`, R[now].wrk[32]?.cpuUsPerRequest, R[then].wrk[32]?.cpuUsPerRequest, 1));
+      beforeAfter.push(line(`${mode} sessions: CPU ms per login`, R[now].loginCpuMs, R[then].loginCpuMs, 2));
+    }
+    beforeAfter.push('', 'The cookie page view now also looks the session up in the in-memory deny-list of back-channel logouts (empty here: the lock-free count is read and nothing else); a Redis page view is one round trip, as before. A Redis login now sends its two index scripts together and saves each request\'s session once.', '');
+  }
+
+  const command = `bench/run${SMOKE ? ' --smoke' : ''}${onlyArg ? ` --only ${onlyArg.join(',')}` : ''}${process.env.BENCH_BASELINE_REV ? ` --baseline ${process.env.BENCH_BASELINE_REV}` : ''}`;
   const md = [
     `# Benchmarks${SMOKE ? ' (smoke run: dev builds, too short to quote)' : ''}`,
     '',
@@ -636,6 +654,7 @@ function report() {
     '',
     ...apiLines,
     '',
+    ...beforeAfter,
     ...codecLines(),
     ...(existsSync(join(work, 'pageview-breakdown.md')) ? ['## Where a page view\'s CPU goes', '', readFileSync(join(work, 'pageview-breakdown.md'), 'utf8').trim(), ''] : []),
     '## Goals (issues 5 and 15)',
@@ -649,7 +668,7 @@ function report() {
   console.log(`written to ${out}`);
 
   // Sanity (smoke and full): the figures must come from working systems.
-  for (const k of ['ours', 'hello', 'redis', 'baseline'].filter((x) => R[x])) for (const c of P.conns) {
+  for (const k of ['ours', 'hello', 'redis', 'baseline', 'baseline_redis'].filter((x) => R[x])) for (const c of P.conns) {
     const w = R[k].wrk[c];
     if (!w || w.non2xx || w.errors || !(w.rps > 0)) failures.push(`${name[k]} at ${c} conn: ${JSON.stringify(w)}`);
   }
