@@ -752,6 +752,7 @@ function report() {
     ...beforeAfter,
     ...codecLines(),
     ...(existsSync(join(work, 'pageview-breakdown.md')) ? ['## Where a page view\'s CPU goes', '', readFileSync(join(work, 'pageview-breakdown.md'), 'utf8').trim(), ''] : []),
+    ...(existsSync(join(work, 'login-breakdown.md')) ? ['## Where a login\'s CPU goes', '', readFileSync(join(work, 'login-breakdown.md'), 'utf8').trim(), ''] : []),
     ...(goals24.length ? ['## Goals (issue 24: against the same-bytes page)', '', ...goals24, ''] : []),
     '## Goals (issues 5 and 15)',
     '',

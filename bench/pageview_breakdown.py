@@ -24,6 +24,18 @@ rules=[
  ('hyper HTTP/1', lambda f: 'hyper' in f or 'httparse' in f or 'http::header' in f),
  ('tokio runtime', lambda f: 'tokio' in f),
 ]
+# `--login`: a login's samples, the demo provider's own first (in --demo mode it runs in the
+# app's process: its RSA signing is the tenant's work, not ours).
+if '--login' in sys.argv:
+    sys.argv.remove('--login')
+    rules = rules[:2] + [
+     ('the demo provider (the tenant\'s work: signing tokens, its pages)', lambda f: 'auth0_demo_idp' in f),
+     ('RSA signature check of the ID token (ring)', lambda f: 'ring::rsa' in f or 'bn_mul_mont' in f or 'ring_core_0_17' in f and 'mont' in f),
+     ('SHA-256, HMAC, HKDF (PKCE, at_hash, keys)', lambda f: 'sha2' in f or 'sha256' in f.lower() or 'hkdf' in f or 'hmac' in f),
+     ('randomness (state, nonce, PKCE verifier)', lambda f: 'getrandom' in f or 'rand::' in f or 'random_token' in f),
+     ('ID token checks (token_check)', lambda f: 'token_check' in f),
+     ('HTTP client to the token endpoint (reqwest, hyper client)', lambda f: 'reqwest' in f or 'hyper_util::client' in f or 'hyper::client' in f),
+    ] + rules[2:]
 tot=0; b=collections.Counter()
 for line in open(sys.argv[1]):
     stack,n=line.rsplit(' ',1); n=int(n); tot+=n

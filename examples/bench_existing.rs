@@ -21,8 +21,8 @@ impl FromRef<Shop> for Auth0 {
 
 async fn home(user: Option<User>) -> String {
     match user {
-        Some(user) => format!("signed in as {}", user.name()),
-        None => "guest".into(),
+        Some(user) => format!("Welcome {}", user.name()),
+        None => "Welcome Guest".into(),
     }
 }
 
