@@ -27,7 +27,10 @@ async fn main() -> std::io::Result<()> {
             continue;
         };
         let name = name.trim().to_ascii_lowercase();
-        if matches!(name.as_str(), "date" | "content-length" | "connection" | "transfer-encoding") {
+        if matches!(
+            name.as_str(),
+            "date" | "content-length" | "connection" | "transfer-encoding"
+        ) {
             continue;
         }
         if let (Ok(name), Ok(value)) = (

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use auth0_axum::Auth0;
+use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
-use axum::{Router, middleware};
 use tower::ServiceBuilder;
 
 use crate::pages::{api, call_api, errors, health, home};
@@ -58,10 +58,7 @@ pub fn router(auth: Auth0) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(state.auth.session_layer())
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    errors::in_layout,
-                )),
+                .layer(errors::InLayoutLayer::new(state.clone())),
         );
     Router::new()
         .merge(pages)

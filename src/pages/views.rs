@@ -48,9 +48,18 @@ impl ProfileView {
             } else {
                 String::new()
             },
-            pretty: serde_json::to_string_pretty(user.claims()).unwrap_or_default(),
+            pretty: pretty_json(user.claims()),
         }
     }
+}
+
+/// The claims, pretty-printed, into a buffer sized for a profile once (not grown by doubling).
+fn pretty_json(claims: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut out = Vec::with_capacity(512);
+    if serde_json::to_writer_pretty(&mut out, claims).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]

@@ -55,15 +55,19 @@ impl Ids {
 #[derive(Clone)]
 pub struct RequestLogLayer {
     ids: Arc<Ids>,
+    headers: Arc<[(HeaderName, HeaderValue)]>,
 }
 
 impl RequestLogLayer {
-    pub fn new() -> Self {
+    /// `headers`: set on every response that does not set them itself (the security headers):
+    /// here, in the one future every response passes, rather than a layer and a future each.
+    pub fn new(headers: Vec<(HeaderName, HeaderValue)>) -> Self {
         Self {
             ids: Arc::new(Ids {
                 process: process_tag().into(),
                 next: AtomicU64::new(0),
             }),
+            headers: headers.into(),
         }
     }
 }
@@ -84,7 +88,7 @@ fn process_tag() -> String {
 
 impl Default for RequestLogLayer {
     fn default() -> Self {
-        Self::new()
+        Self::new(Vec::new())
     }
 }
 
@@ -95,6 +99,7 @@ impl<S> tower::Layer<S> for RequestLogLayer {
         RequestLog {
             inner,
             ids: self.ids.clone(),
+            headers: self.headers.clone(),
         }
     }
 }
@@ -103,6 +108,7 @@ impl<S> tower::Layer<S> for RequestLogLayer {
 pub struct RequestLog<S> {
     inner: S,
     ids: Arc<Ids>,
+    headers: Arc<[(HeaderName, HeaderValue)]>,
 }
 
 impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for RequestLog<S>
@@ -143,6 +149,7 @@ where
             span,
             id: Some(id),
             started,
+            headers: self.headers.clone(),
         }
     }
 }
@@ -154,6 +161,7 @@ pin_project_lite::pin_project! {
         span: Span,
         id: Option<HeaderValue>,
         started: Option<Instant>,
+        headers: Arc<[(HeaderName, HeaderValue)]>,
     }
 }
 
@@ -167,8 +175,12 @@ where
         let this = self.project();
         let _entered = this.span.enter();
         let mut response = ready!(this.inner.poll(cx))?;
+        let headers = response.headers_mut();
         if let Some(id) = this.id.take() {
-            response.headers_mut().entry(&REQUEST_ID).or_insert(id);
+            headers.entry(&REQUEST_ID).or_insert(id);
+        }
+        for (name, value) in this.headers.iter() {
+            headers.entry(name).or_insert_with(|| value.clone());
         }
         if let Some(started) = this.started {
             tracing::debug!(
@@ -200,7 +212,7 @@ mod tests {
 
     #[test]
     fn made_ids_are_unique_and_safe() {
-        let layer = RequestLogLayer::new();
+        let layer = RequestLogLayer::new(Vec::new());
         let (a, b) = (layer.ids.make(), layer.ids.make());
         assert_ne!(a, b);
         assert!(is_safe(&a) && is_safe(&b), "{a:?} {b:?}");
