@@ -18,9 +18,7 @@ async fn a_backchannel_logout_by_sid_ends_the_cookie_session_and_a_later_login_l
     app.login().await;
     let cookie_before = app.page("/").await;
     assert!(name_shown(&cookie_before));
-    let (sid, sub) = app.provider().last_session().unwrap();
-    let provider = app.provider();
-    let token = provider.sign_logout_token(&provider.logout_claims(Some(&sid), Some(&sub)));
+    let token = app.logout_token_for_last_session();
     let response = app.post_logout_token(&token).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");

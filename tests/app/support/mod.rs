@@ -266,6 +266,13 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A logout token for the provider's last login (its `sid` and `sub`), signed by the provider.
+    pub fn logout_token_for_last_session(&self) -> String {
+        let provider = self.provider();
+        let (sid, sub) = provider.last_session().expect("a login happened");
+        provider.sign_logout_token(&provider.logout_claims(Some(&sid), Some(&sub)))
+    }
+
     /// POSTs a logout token to `/backchannel-logout` as a provider does.
     pub async fn post_logout_token(&self, token: &str) -> Response {
         Client::new()

@@ -78,22 +78,29 @@ impl Shared {
 
     /// Marks a login's `state` answered: `false` if it was already (by any instance).
     pub async fn first_login_use(&self, state: &str) -> Result<bool, SessionError> {
-        #[cfg(feature = "redis")]
-        if let Some(redis) = &self.redis {
-            let key = format!("{}:state:{}", redis::PREFIX, digest_hex(state));
-            return redis.first_use(&key, STATE_TTL_SECS).await;
-        }
-        Ok(self.logins.first_use(state, unix_now()))
+        self.first_use("state", state, &self.logins).await
     }
 
     /// Marks a DPoP proof's `jti` used: `false` if it was already (by any instance).
     pub async fn first_dpop_use(&self, jti: &str) -> Result<bool, SessionError> {
+        self.first_use("dpop", jti, &self.dpop_proofs).await
+    }
+
+    /// One ledger: in Redis (`auth0_login:KIND:<digest>`) when there is one, else `memory`.
+    async fn first_use(
+        &self,
+        kind: &str,
+        value: &str,
+        memory: &UsedLogins,
+    ) -> Result<bool, SessionError> {
+        #[cfg(not(feature = "redis"))]
+        let _ = kind;
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
-            let key = format!("{}:dpop:{}", redis::PREFIX, digest_hex(jti));
+            let key = format!("{}:{kind}:{}", redis::PREFIX, digest_hex(value));
             return redis.first_use(&key, STATE_TTL_SECS).await;
         }
-        Ok(self.dpop_proofs.first_use(jti, unix_now()))
+        Ok(memory.first_use(value, unix_now()))
     }
 
     /// A back-channel logout of cookie sessions: its `sid` (or, without one, its `sub`) goes on
