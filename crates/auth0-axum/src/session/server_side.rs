@@ -256,6 +256,9 @@ pub struct OnceSaved {
 /// How long a save is remembered as the last one: the length of a request.
 const SAME_REQUEST: Duration = Duration::from_secs(5);
 
+/// The record's data, hashed. Not its expiry: the manager's save after the handler sets it a
+/// moment later than the route's save did (sometimes in the next second), and the record then
+/// keeps the route's, at most [`SAME_REQUEST`] earlier.
 fn fingerprint(record: &Record) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -263,7 +266,6 @@ fn fingerprint(record: &Record) -> u64 {
     serde_json::to_string(&sorted)
         .unwrap_or_default()
         .hash(&mut h);
-    record.expiry_date.unix_timestamp().hash(&mut h);
     h.finish()
 }
 
