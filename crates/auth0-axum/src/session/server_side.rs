@@ -187,32 +187,17 @@ impl RedisSessions {
         );
     }
 
-    /// What a back-channel logout does (see [`super::SessionBackend::end_by_logout`]), in an order
-    /// that survives a store that stalls mid-request: the `jti` is looked up, the sessions are
-    /// ended, and only then is the `jti` recorded. A request the app answered 503 (the look-up or
-    /// the ending did not answer in time) never recorded its `jti`, so the provider's retry of the
-    /// same token is carried out, even when Redis runs the stalled commands later. Recording
-    /// the `jti` is the last step; when only that fails, the sessions are ended and the answer is
-    /// 200 (the token could then be replayed, to end sessions already ended).
-    pub async fn end_by_logout(
+    /// Deletes the sessions a logout token names: its `sid`'s, or without one, all of its
+    /// `sub`'s (once per `jti`: [`super::SessionBackend::end_by_logout`]).
+    pub async fn end_for(
         &self,
         request: &super::LogoutRequest,
     ) -> Result<super::LogoutOutcome, SessionError> {
-        let jti_key = Self::index_key("jti", &request.jti);
-        let seen: Option<String> = self.pool().get(&jti_key).await.map_err(unavailable)?;
-        if seen.is_some() {
-            return Ok(super::LogoutOutcome::Replayed);
-        }
         let ended = match (&request.sid, &request.sub) {
             (Some(sid), _) => self.end_sessions("sid", sid).await?,
             (None, Some(sub)) => self.end_sessions("sub", sub).await?,
             (None, None) => 0,
         };
-        let remember =
-            Duration::from_secs(u64::try_from(request.remember_jti_secs.max(1)).unwrap_or(1));
-        if let Err(err) = self.shared.put(&jti_key, "ended", remember).await {
-            tracing::warn!(error = %err, "sessions ended, but the logout token's jti could not be recorded");
-        }
         Ok(super::LogoutOutcome::Ended(ended))
     }
 

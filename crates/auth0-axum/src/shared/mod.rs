@@ -47,14 +47,19 @@ impl Shared {
         }
     }
 
-    /// Shared through this Redis; the deny-list is followed from it from now on.
+    /// Shared through this Redis. With cookie sessions, the deny-list is followed from it from
+    /// now on; sessions in Redis are deleted instead, and nothing is ever denied.
     #[cfg(feature = "redis")]
-    pub fn in_redis(lifetimes: SessionLifetimes, redis: redis::RedisShared) -> Self {
+    pub fn in_redis(
+        lifetimes: SessionLifetimes,
+        redis: redis::RedisShared,
+        cookie_sessions: bool,
+    ) -> Self {
         let shared = Self {
             redis: Some(redis),
             ..Self::in_process(lifetimes)
         };
-        if let Some(redis) = &shared.redis {
+        if let (Some(redis), true) = (&shared.redis, cookie_sessions) {
             redis.follow_ended(shared.ended.clone(), lifetimes.absolute_secs);
         }
         shared
@@ -68,6 +73,7 @@ impl Shared {
             Some(url) => Ok(Self::in_redis(
                 app.session_lifetimes,
                 redis::RedisShared::connect(url, app.session_store_ca.as_deref())?,
+                app.session_store == crate::config::SessionStoreSetting::Cookie,
             )),
             #[cfg(not(feature = "redis"))]
             Some(_) => Err(SessionError::Unavailable(
@@ -103,8 +109,50 @@ impl Shared {
         Ok(memory.first_use(value, unix_now()))
     }
 
+    /// Carries out a back-channel logout (`end`) once per logout token's `jti`, in an order that
+    /// survives a store that stalls mid-request: the `jti` is looked up, the sessions are ended,
+    /// and only then is the `jti` recorded. A request answered 503 (the look-up or the ending did
+    /// not answer in time) never recorded its `jti`, so the provider's retry of the same token is
+    /// carried out, even when Redis runs the stalled commands later. When only the recording
+    /// fails, the sessions are ended and the answer is 200 (the token could then be replayed, to
+    /// end sessions already ended). Without Redis, this process's ledger.
+    pub async fn once_per_logout_token<F, Fut>(
+        &self,
+        request: &LogoutRequest,
+        end: F,
+    ) -> Result<LogoutOutcome, SessionError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<LogoutOutcome, SessionError>>,
+    {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            // The key earlier versions wrote: a replay across an upgrade is still refused.
+            let key = format!("{}:jti:{}", redis::PREFIX, request.jti);
+            if redis.get(&key).await?.is_some() {
+                return Ok(LogoutOutcome::Replayed);
+            }
+            let outcome = end().await?;
+            let secs = u64::try_from(request.remember_jti_secs).unwrap_or(0).max(1);
+            if let Err(err) = redis
+                .put(&key, "ended", std::time::Duration::from_secs(secs))
+                .await
+            {
+                tracing::warn!(error = %err, "sessions ended, but the logout token's jti could not be recorded");
+            }
+            return Ok(outcome);
+        }
+        if !self
+            .logins
+            .first_use(&format!("jti:{}", request.jti), unix_now())
+        {
+            return Ok(LogoutOutcome::Replayed);
+        }
+        end().await
+    }
+
     /// A back-channel logout of cookie sessions: its `sid` (or, without one, its `sub`) goes on
-    /// the deny-list for as long as a session lives, once per `jti`.
+    /// the deny-list for as long as a session lives, announced to every instance through Redis.
     pub async fn deny(&self, request: &LogoutRequest) -> Result<LogoutOutcome, SessionError> {
         let entry = match (&request.sid, &request.sub) {
             (Some(sid), _) => entry_key(EndedKind::Sid, sid),
@@ -115,26 +163,7 @@ impl Shared {
         let keep = self.lifetimes.absolute_secs;
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
-            let jti = format!("{}:jti:{}", redis::PREFIX, digest_hex(&request.jti));
-            if redis.get(&jti).await?.is_some() {
-                return Ok(LogoutOutcome::Replayed);
-            }
             redis.publish_ended(&entry, now, keep).await?;
-            self.ended.insert(entry, now, now, keep);
-            if let Err(err) = redis
-                .put(
-                    &jti,
-                    "ended",
-                    std::time::Duration::from_secs(request.remember_jti_secs.max(1) as u64),
-                )
-                .await
-            {
-                tracing::warn!(error = %err, "sessions ended, but the logout token's jti could not be recorded");
-            }
-            return Ok(LogoutOutcome::Denied);
-        }
-        if !self.logins.first_use(&format!("jti:{}", request.jti), now) {
-            return Ok(LogoutOutcome::Replayed);
         }
         self.ended.insert(entry, now, now, keep);
         Ok(LogoutOutcome::Denied)
