@@ -164,73 +164,61 @@ where
     }
 }
 
-/// The token kept for `resource` (or the default audience), when it has a minute left.
-fn kept(
+/// The token the session holds for `resource` (or the default audience): the token, when it
+/// expires, and its type.
+fn held(
     user: &UserSession,
     resource: Option<&Resource>,
-    now: i64,
-) -> Option<(String, Option<String>)> {
-    let fresh = |at: Option<i64>| at.is_some_and(|at| at > now.saturating_add(REFRESH_BEFORE_SECS));
+) -> Option<(String, Option<i64>, Option<String>)> {
     match resource {
         None => user
             .access_token
             .clone()
-            .filter(|_| fresh(user.token_expires_at))
-            .map(|t| (t, user.token_type.clone())),
+            .map(|t| (t, user.token_expires_at, user.token_type.clone())),
         Some(r) => user
             .api_tokens
             .iter()
-            .find(|t| t.serves(&r.audience, &r.scope) && fresh(t.expires_at))
-            .map(|t| (t.access_token.clone(), t.token_type.clone())),
+            .find(|t| t.serves(&r.audience, &r.scope))
+            .map(|t| (t.access_token.clone(), t.expires_at, t.token_type.clone())),
     }
 }
 
-/// The session's user with a refresh's tokens in the slot they are for.
+/// The session's user with a refresh's tokens in the slot they are for: the default audience's,
+/// or the API's (with the scopes this request asked, or those kept for that API when the answer
+/// was another request's).
 fn with_tokens(
     user: UserSession,
     tokens: RefreshedTokens,
     resource: Option<&Resource>,
     now: i64,
 ) -> UserSession {
-    match (&tokens.audience, resource) {
-        (Some(audience), Some(r)) if *audience == r.audience => user.with_api_token(
-            ApiToken {
-                audience: audience.clone(),
-                scope: r.scope.clone(),
-                access_token: tokens.access_token,
-                expires_at: crate::session::token_expiry(tokens.expires_in, now),
-                token_type: tokens.token_type,
-            },
-            tokens.refresh_token,
-        ),
-        (Some(audience), _) => {
-            // Another request's answer, for another API than this one asked for.
-            let scope = user
-                .api_tokens
-                .iter()
-                .find(|t| &t.audience == audience)
-                .map(|t| t.scope.clone())
-                .unwrap_or_default();
-            user.with_api_token(
-                ApiToken {
-                    audience: audience.clone(),
-                    scope,
-                    access_token: tokens.access_token,
-                    expires_at: crate::session::token_expiry(tokens.expires_in, now),
-                    token_type: tokens.token_type,
-                },
-                tokens.refresh_token,
-            )
-        }
-        (None, _) => user.refreshed(
+    let Some(audience) = tokens.audience else {
+        return user.refreshed(
             tokens.access_token,
             tokens.refresh_token,
             tokens.expires_in,
             tokens.permissions,
             tokens.token_type,
             now,
-        ),
-    }
+        );
+    };
+    let scope = match resource {
+        Some(r) if r.audience == audience => r.scope.clone(),
+        _ => user
+            .api_tokens
+            .iter()
+            .find(|t| t.audience == audience)
+            .map(|t| t.scope.clone())
+            .unwrap_or_default(),
+    };
+    let token = ApiToken {
+        audience,
+        scope,
+        access_token: tokens.access_token,
+        expires_at: crate::session::token_expiry(tokens.expires_in, now),
+        token_type: tokens.token_type,
+    };
+    user.with_api_token(token, tokens.refresh_token)
 }
 
 /// A valid access token for `resource` (or `AUTH0_AUDIENCE`): the one kept, or a refresh's.
@@ -254,7 +242,10 @@ async fn obtain(
             .then(|| state.oidc.dpop().cloned())
             .flatten()
     };
-    if let Some((token, token_type)) = kept(&user, resource, now) {
+    // Kept while it has a minute left.
+    if let Some((token, Some(at), token_type)) = held(&user, resource)
+        && at > now.saturating_add(REFRESH_BEFORE_SECS)
+    {
         return Ok(AccessToken {
             token,
             dpop: bound(token_type.as_deref()),
@@ -332,21 +323,7 @@ async fn obtain(
             Err(err @ (RefreshError::Unavailable(_) | RefreshError::RateLimited { .. })) => {
                 // An outage or Auth0's rate limit is not a refusal: the current token serves
                 // while it is valid; without one, a 503 says when to try again.
-                let current = match resource {
-                    None => user
-                        .access_token
-                        .clone()
-                        .zip(user.token_expires_at)
-                        .map(|(t, at)| (t, at, user.token_type.clone())),
-                    Some(r) => user
-                        .api_tokens
-                        .iter()
-                        .find(|t| t.serves(&r.audience, &r.scope))
-                        .and_then(|t| {
-                            Some((t.access_token.clone(), t.expires_at?, t.token_type.clone()))
-                        }),
-                };
-                if let Some((token, at, token_type)) = current
+                if let Some((token, Some(at), token_type)) = held(&user, resource)
                     && at > now
                 {
                     tracing::info!(error = %err, left_secs = at - now, "the refresh failed; using the current access token while it is valid");

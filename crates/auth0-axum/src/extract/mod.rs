@@ -237,7 +237,7 @@ where
 }
 
 /// A page that needs multi-factor authentication (step-up): the user's login must show `mfa` in
-/// `amr` (and the multi-factor `acr`), else the browser goes to log in again with
+/// `amr` (its `acr` was checked at `/callback` against the policy the login asked for), else the browser goes to log in again with
 /// `acr_values=<the MFA policy>&returnTo=<here>`. `/callback` refuses a login that asked for MFA
 /// and came back without it (Auth0 ignores `acr_values` when the tenant has no MFA), so the page
 /// cannot be reached by a login that was silently downgraded.

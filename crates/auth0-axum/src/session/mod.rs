@@ -144,20 +144,25 @@ impl SessionBackend {
         Ok(size)
     }
 
-    /// Ends the sessions a verified logout token names, once per `jti`. The `jti` is recorded
-    /// only once the sessions are ended, so a logout answered as not done (the store failed or
-    /// stalled) is carried out when the provider retries it, not refused as a replay.
+    /// Ends the sessions a verified logout token names, once per `jti` (see
+    /// [`crate::shared::Shared::once_per_logout_token`]: the `jti` is recorded only once the
+    /// sessions are ended, so a logout answered as not done is carried out when the provider
+    /// retries it, not refused as a replay).
     pub(crate) async fn end_by_logout(
         &self,
         request: &LogoutRequest,
         shared: &crate::shared::Shared,
     ) -> Result<LogoutOutcome, SessionError> {
-        match self {
-            // Cookies cannot be deleted from here: the deny-list ends them as they are read.
-            Self::Cookie => shared.deny(request).await,
-            #[cfg(feature = "redis")]
-            Self::Redis(redis) => redis.end_by_logout(request).await,
-        }
+        shared
+            .once_per_logout_token(request, || async move {
+                match self {
+                    // Cookies cannot be deleted from here: the deny-list ends them as read.
+                    Self::Cookie => shared.deny(request).await,
+                    #[cfg(feature = "redis")]
+                    Self::Redis(redis) => redis.end_for(request).await,
+                }
+            })
+            .await
     }
 
     /// After a logout: the ended session leaves its user's indexes (best effort).
@@ -260,17 +265,11 @@ impl From<tower_sessions::session::Error> for SessionError {
 pub struct AppSession {
     session: Session,
     rules: std::sync::Arc<SessionRules>,
-    capacity: Capacity,
 }
 
 impl AppSession {
     pub fn new(session: Session, rules: std::sync::Arc<SessionRules>) -> Self {
-        let capacity = rules.capacity;
-        Self {
-            session,
-            rules,
-            capacity,
-        }
+        Self { session, rules }
     }
 
     /// Who is logged in (enforcing the lifetimes, the upstream ceiling and back-channel logouts;
@@ -281,7 +280,7 @@ impl AppSession {
 
     /// Records a login in progress; the oldest others make room for it.
     pub async fn add_login(&self, tx: LoginTransaction) -> Result<(), SessionError> {
-        store::add_pending_login(&self.session, self.capacity, tx).await
+        store::add_pending_login(&self.session, self.rules.capacity, tx).await
     }
 
     /// Removes and returns the login in progress with this state.
@@ -292,12 +291,12 @@ impl AppSession {
     /// Starts a fresh session (new id) for `user`; what it costs (cookie bytes, or record bytes
     /// in a server-side store) on success.
     pub async fn start(&self, user: UserSession) -> Result<usize, SessionError> {
-        store::start_user_session(&self.session, self.capacity, user).await
+        store::start_user_session(&self.session, self.rules.capacity, user).await
     }
 
     /// Replaces the logged-in user's record, e.g. with refreshed tokens.
     pub async fn replace_user(&self, user: &UserSession) -> Result<(), SessionError> {
-        store::replace_user(&self.session, self.capacity, user).await
+        store::replace_user(&self.session, self.rules.capacity, user).await
     }
 
     /// Ends the session (a server-side record is deleted); the provider's session id, for its
@@ -309,7 +308,7 @@ impl AppSession {
     /// Whether the session is a record in a server-side store (every request of it reads the
     /// same record), not a cookie.
     pub fn is_server_side(&self) -> bool {
-        self.capacity == Capacity::Unbounded
+        self.rules.capacity == Capacity::Unbounded
     }
 
     /// The session's id in a server-side store (after [`AppSession::start`]).
